@@ -1,0 +1,1 @@
+"""Stores and searches vectors and terms: embedder, vector store, lexical index, generations."""

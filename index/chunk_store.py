@@ -1,0 +1,200 @@
+"""Chunk text, citations and document records in SQLite, beside the vector store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.chunker import SECTION_SEPARATOR, Chunk
+from ingest.document import Document, PageSpan
+
+DB_FILE = "chunks.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    format TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    text TEXT NOT NULL,
+    pages TEXT,            -- JSON [[start, end, index, label], ...] or NULL for unpaged formats
+    page_count INTEGER,
+    warnings TEXT NOT NULL, -- JSON list of strings
+    metadata TEXT NOT NULL  -- JSON object: catalogue fields
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    document_id TEXT NOT NULL REFERENCES documents(id),
+    ordinal INTEGER NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    section TEXT NOT NULL,  -- JSON list: the heading path
+    embed_text TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    embed_tokens INTEGER NOT NULL,
+    page_start INTEGER,
+    page_end INTEGER,
+    page_label_start TEXT,
+    page_label_end TEXT
+);
+CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id, ordinal);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    id: int
+    document_id: str
+    ordinal: int
+    char_start: int
+    char_end: int
+    text: str
+    section: tuple[str, ...]
+    embed_text: str
+    tokens: int
+    embed_tokens: int
+    page_start: int | None
+    page_end: int | None
+    page_label_start: str | None
+    page_label_end: str | None
+
+    @property
+    def section_label(self) -> str:
+        return SECTION_SEPARATOR.join(self.section)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    id: str
+    title: str
+    format: str
+    content_hash: str
+    page_count: int | None
+    warnings: list[str]
+    metadata: dict[str, str | int | None]
+    chunks: int = 0
+
+
+_CHUNK_COLUMNS = ("id, document_id, ordinal, char_start, char_end, text, section, embed_text, "
+                  "tokens, embed_tokens, page_start, page_end, page_label_start, page_label_end")
+
+
+def _chunk_row(row: tuple) -> StoredChunk:
+    values = list(row)
+    values[6] = tuple(json.loads(values[6]))
+    return StoredChunk(*values)
+
+
+class ChunkStore:
+    """One SQLite file per generation; opened read-only by searchers."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        if readonly:
+            self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            self.db = sqlite3.connect(path, check_same_thread=False)
+            self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def put_document(self, doc: Document) -> None:
+        pages = ([[p.start, p.end, p.index, p.label] for p in doc.pages]
+                 if doc.pages is not None else None)
+        page_count = max((p.index for p in doc.pages), default=0) if doc.pages is not None \
+            else None
+        self.db.execute(
+            "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (doc.id, doc.title, doc.format, doc.content_hash, doc.text,
+             json.dumps(pages) if pages is not None else None, page_count,
+             json.dumps(doc.warnings), json.dumps(doc.metadata)))
+
+    def put_chunks(self, items: Iterable[tuple[int, Chunk]]) -> None:
+        self.db.executemany(
+            f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(cid, c.document_id, c.ordinal, c.char_start, c.char_end, c.text,
+              json.dumps(list(c.section)), c.embed_text, c.tokens, c.embed_tokens,
+              c.page_start, c.page_end, c.page_label_start, c.page_label_end)
+             for cid, c in items])
+
+    def copy_document_from(self, other: ChunkStore, document_id: str) -> None:
+        """Carries an unchanged document and its chunks over from the previous generation."""
+        row = other.db.execute("SELECT * FROM documents WHERE id = ?", (document_id,)).fetchone()
+        self.db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+        rows = other.db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE document_id = ?",
+                                (document_id,)).fetchall()
+        self.db.executemany(
+            f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, StoredChunk]:
+        ids = [int(i) for i in ids]
+        found: dict[int, StoredChunk] = {}
+        for start in range(0, len(ids), 500):
+            batch = ids[start:start + 500]
+            marks = ",".join("?" * len(batch))
+            for row in self.db.execute(
+                    f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", batch):
+                chunk = _chunk_row(row)
+                found[chunk.id] = chunk
+        return found
+
+    def document_chunks(self, document_id: str) -> list[StoredChunk]:
+        rows = self.db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE document_id = ? "
+                               "ORDER BY ordinal", (document_id,))
+        return [_chunk_row(r) for r in rows]
+
+    def iter_chunk_texts(self) -> Iterator[tuple[int, str]]:
+        yield from self.db.execute("SELECT id, embed_text FROM chunks ORDER BY id")
+
+    def chunk_ids_where(self, document_ids: Iterable[str]) -> list[int]:
+        ids = list(document_ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return [r[0] for r in self.db.execute(
+            f"SELECT id FROM chunks WHERE document_id IN ({marks})", ids)]
+
+    def document_hashes(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT id, content_hash FROM documents"))
+
+    def documents(self) -> list[DocumentRecord]:
+        counts = dict(self.db.execute(
+            "SELECT document_id, COUNT(*) FROM chunks GROUP BY document_id"))
+        rows = self.db.execute("SELECT id, title, format, content_hash, page_count, warnings, "
+                               "metadata FROM documents ORDER BY id")
+        return [DocumentRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]),
+                               counts.get(r[0], 0)) for r in rows]
+
+    def document(self, document_id: str) -> DocumentRecord | None:
+        return next((d for d in self.documents() if d.id == document_id), None)
+
+    def document_text(self, document_id: str) -> str | None:
+        row = self.db.execute("SELECT text FROM documents WHERE id = ?", (document_id,)).fetchone()
+        return row[0] if row else None
+
+    def document_pages(self, document_id: str) -> list[PageSpan] | None:
+        row = self.db.execute("SELECT pages FROM documents WHERE id = ?",
+                              (document_id,)).fetchone()
+        if not row or row[0] is None:
+            return None
+        return [PageSpan(*p) for p in json.loads(row[0])]
+
+    def counts(self) -> tuple[int, int]:
+        docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return docs, chunks
+
+    def max_chunk_id(self) -> int:
+        return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM chunks").fetchone()[0]

@@ -1,0 +1,120 @@
+"""Index generations on disk: each build writes a new folder and a pointer switches atomically.
+
+Layout of an index folder:
+    CURRENT                 the name of the live generation, replaced atomically
+    gen-000007/             a complete generation: manifest.json, chunks.sqlite, vectors, bm25/
+    building-<pid>-<n>/     a build in progress; never read, removed by the next build
+A build killed at any moment leaves CURRENT and the generation it names untouched.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+CURRENT_FILE = "CURRENT"
+MANIFEST_FILE = "manifest.json"
+_GEN_PREFIX = "gen-"
+_BUILD_PREFIX = "building-"
+
+
+class IndexNotFoundError(Exception):
+    """There is no complete index generation in the folder."""
+
+
+class BuildLockedError(Exception):
+    """Another build holds the index folder."""
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as f:
+                os.fsync(f.fileno())
+    _fsync_dir(folder)
+
+
+def generation_number(folder: Path) -> int:
+    return int(folder.name.removeprefix(_GEN_PREFIX))
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The live generation's folder, or None when nothing complete was ever published."""
+    pointer = index_dir / CURRENT_FILE
+    try:
+        name = pointer.read_text().strip()
+    except FileNotFoundError:
+        return None
+    folder = index_dir / name
+    if not name.startswith(_GEN_PREFIX) or not (folder / MANIFEST_FILE).exists():
+        raise IndexNotFoundError(f"{pointer} names {name!r}, which is not a complete generation")
+    return folder
+
+
+def read_manifest(generation: Path) -> dict:
+    return json.loads((generation / MANIFEST_FILE).read_text())
+
+
+def next_generation_number(index_dir: Path) -> int:
+    numbers = [generation_number(p) for p in index_dir.glob(_GEN_PREFIX + "*") if p.is_dir()]
+    return max(numbers, default=0) + 1
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / "build.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildLockedError(f"another build is running on {index_dir}") from None
+        yield
+
+
+def new_build_folder(index_dir: Path) -> Path:
+    """A fresh folder for a build; stale ones from killed builds are removed first."""
+    for stale in index_dir.glob(_BUILD_PREFIX + "*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    folder = index_dir / f"{_BUILD_PREFIX}{os.getpid()}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def publish(index_dir: Path, build_folder: Path, manifest: dict, keep: int = 2) -> Path:
+    """Makes a finished build the live generation: data first, then the pointer, both durable."""
+    number = next_generation_number(index_dir)
+    manifest = {**manifest, "generation": number}
+    (build_folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    _fsync_tree(build_folder)
+    target = index_dir / f"{_GEN_PREFIX}{number:06d}"
+    os.rename(build_folder, target)
+    pointer_tmp = index_dir / (CURRENT_FILE + ".tmp")
+    with pointer_tmp.open("w") as f:
+        f.write(target.name)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(pointer_tmp, index_dir / CURRENT_FILE)
+    _fsync_dir(index_dir)
+    _drop_old(index_dir, target, keep)
+    return target
+
+
+def _drop_old(index_dir: Path, live: Path, keep: int) -> None:
+    # Readers that still hold an older generation keep working: its files stay open until closed.
+    older = sorted((p for p in index_dir.glob(_GEN_PREFIX + "*") if p.is_dir() and p != live),
+                   key=generation_number)
+    for folder in older[: max(len(older) - (keep - 1), 0)]:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,83 @@
+"""BM25 lexical search (bm25s), persisted as .npy arrays and JSON: loading never runs code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+LEXICAL_DIR = "bm25"
+_IDS_FILE = "chunk_ids.npy"
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+class Bm25Index:
+    """BM25 over chunk texts; results come back as chunk ids, like the vector store's."""
+
+    def __init__(self, retriever: bm25s.BM25, chunk_ids: np.ndarray) -> None:
+        self.retriever = retriever
+        self.chunk_ids = chunk_ids
+        self._stemmer = _stemmer()
+        self._position = {int(cid): i for i, cid in enumerate(chunk_ids)}
+
+    @classmethod
+    def build(cls, chunk_ids: list[int], texts: list[str]) -> Bm25Index:
+        retriever = bm25s.BM25()
+        if texts:
+            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(),
+                                    show_progress=False)
+            retriever.index(tokens, show_progress=False)
+        return cls(retriever, np.asarray(chunk_ids, dtype=np.int64))
+
+    def search(self, query: str, k: int, allowed_ids: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        if not len(self.chunk_ids) or k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        tokens = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer,
+                                show_progress=False, return_ids=False)
+        known = [t for t in tokens[0] if t in self.retriever.vocab_dict]
+        if not known:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores = self.retriever.get_scores(known)
+        if allowed_ids is not None:
+            mask = np.zeros(len(scores), dtype=bool)
+            positions = [self._position[int(c)] for c in allowed_ids if int(c) in self._position]
+            mask[positions] = True
+            scores = np.where(mask, scores, 0.0)
+        k = min(k, int(np.count_nonzero(scores)))
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return self.chunk_ids[top], scores[top].astype(np.float32)
+
+    def document_frequency(self, term: str) -> int:
+        """How many chunks contain a (stemmed) term."""
+        token = self.retriever.vocab_dict.get(term) if len(self.chunk_ids) else None
+        if token is None:
+            return 0
+        indptr = self.retriever.scores["indptr"]
+        return int(indptr[token + 1] - indptr[token])
+
+    def save(self, folder: Path) -> None:
+        target = folder / LEXICAL_DIR
+        target.mkdir(parents=True, exist_ok=True)
+        np.save(target / _IDS_FILE, self.chunk_ids, allow_pickle=False)
+        if len(self.chunk_ids):
+            self.retriever.save(str(target), allow_pickle=False)
+        (target / "meta.json").write_text(json.dumps({"chunks": len(self.chunk_ids)}))
+
+    @classmethod
+    def load(cls, folder: Path) -> Bm25Index:
+        target = folder / LEXICAL_DIR
+        chunk_ids = np.load(target / _IDS_FILE, allow_pickle=False)
+        if not len(chunk_ids):
+            return cls(bm25s.BM25(), chunk_ids)
+        retriever = bm25s.BM25.load(str(target), mmap=True, allow_pickle=False)
+        return cls(retriever, chunk_ids)

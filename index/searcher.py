@@ -1,0 +1,113 @@
+"""Searching one index generation: dense, lexical or hybrid candidates, with filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from index.chunk_store import DB_FILE, ChunkStore, DocumentRecord, StoredChunk
+from index.embedder import Embedder
+from index.fusion import reciprocal_rank_fusion
+from index.generations import IndexNotFoundError, current_generation, read_manifest
+from index.lexical import Bm25Index
+from index.vector_store import load_store
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
+FILTER_FIELDS: tuple[str, ...] = ("jurisdiction", "instrument_type", "year")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    chunk: StoredChunk
+    score: float
+
+
+class IndexSearcher:
+    """A loaded, read-only generation. Safe to share between threads."""
+
+    def __init__(self, generation: Path, embedder: Embedder) -> None:
+        self.path = generation
+        self.manifest = read_manifest(generation)
+        fingerprint = self.manifest["fingerprint"]
+        if fingerprint["model"] != embedder.name or fingerprint["dimension"] != embedder.dimension:
+            raise IndexNotFoundError(
+                f"index {generation} was built with {fingerprint['model']!r}, "
+                f"but the service embeds with {embedder.name!r}: rebuild the index")
+        self.embedder = embedder
+        self.store = load_store(fingerprint["store"], generation)
+        self.chunks = ChunkStore(generation / DB_FILE, readonly=True)
+        self.lexical = Bm25Index.load(generation)
+        self.generation: int = self.manifest["generation"]
+        self.documents: list[DocumentRecord] = self.chunks.documents()
+        self.document_count, self.chunk_count = self.chunks.counts()
+        self._sections: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+
+    @classmethod
+    def open(cls, index_dir: Path, embedder: Embedder) -> IndexSearcher:
+        generation = current_generation(index_dir)
+        if generation is None:
+            raise IndexNotFoundError(f"no index in {index_dir}: run `policyqa index build`")
+        return cls(generation, embedder)
+
+    def close(self) -> None:
+        self.chunks.close()
+
+    def sections(self, document_id: str) -> list[tuple[int, tuple[str, ...]]]:
+        """(chunk id, heading path) of a document's chunks in order; cached per generation."""
+        cached = self._sections.get(document_id)
+        if cached is None:
+            cached = [(c.id, c.section) for c in self.chunks.document_chunks(document_id)]
+            self._sections[document_id] = cached
+        return cached
+
+    def allowed_ids(self, document_ids: list[str] | None = None,
+                    fields: dict[str, list[str | int]] | None = None) -> np.ndarray | None:
+        """Chunk ids passing the filters, or None when nothing is filtered."""
+        if not document_ids and not fields:
+            return None
+        docs = self.documents
+        if document_ids:
+            wanted = set(document_ids)
+            docs = [d for d in docs if d.id in wanted]
+        for name, values in (fields or {}).items():
+            accepted = {str(v).lower() for v in values}
+            docs = [d for d in docs if str(d.metadata.get(name)).lower() in accepted]
+        return np.asarray(self.chunks.chunk_ids_where(d.id for d in docs), dtype=np.int64)
+
+    def dense(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[int]:
+        ids, _ = self.store.search(self.embedder.encode_query(query), k, allowed)
+        return [int(i) for i in ids]
+
+    def lexical_ids(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[int]:
+        ids, _ = self.lexical.search(query, k, allowed)
+        return [int(i) for i in ids]
+
+    def search(self, query: str, k: int = 5, mode: str = "hybrid",
+               allowed: np.ndarray | None = None, candidates: int = 100,
+               boost: list[int] | None = None) -> list[Hit]:
+        """Top-k chunks. `boost` ranks known chunk ids (e.g. a named provision) first."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        depth = max(k, candidates)
+        rankings: list[list[int]] = []
+        if mode in ("hybrid", "dense"):
+            rankings.append(self.dense(query, depth, allowed))
+        if mode in ("hybrid", "lexical"):
+            rankings.append(self.lexical_ids(query, depth, allowed))
+        fused = reciprocal_rank_fusion(rankings)
+        if boost:
+            allowed_set = set(allowed.tolist()) if allowed is not None else None
+            boosted = [b for b in boost if allowed_set is None or b in allowed_set]
+            order = {cid: i for i, (cid, _) in enumerate(fused)}
+            # Named-provision chunks first, in the order the retrievers ranked them.
+            boosted.sort(key=lambda cid: order.get(cid, len(order)))
+            top = 1.0 + (fused[0][1] if fused else 0.0)
+            head = [(cid, top - i * 1e-6) for i, cid in enumerate(boosted)]
+            fused = head + [(cid, s) for cid, s in fused if cid not in set(boosted)]
+        fused = fused[:k]
+        found = self.chunks.chunks(cid for cid, _ in fused)
+        return [Hit(found[cid], score) for cid, score in fused if cid in found]

@@ -1,0 +1,1 @@
+"""Files to documents to chunks: readers, the chunker and the corpus catalogue."""

@@ -1,0 +1,149 @@
+"""The document model every reader produces: normalized text with its structure and page maps."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+
+class DocumentReadError(Exception):
+    """A file could not be read as a document; the message says why, for the build report."""
+
+
+@dataclass(frozen=True, slots=True)
+class SectionSpan:
+    """Characters [start, end) of a document's text sit under this heading path."""
+
+    start: int
+    end: int
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PageSpan:
+    """Characters [start, end) of a document's text come from this page.
+
+    `index` is the 1-based page number in the PDF; `label` is the number printed on the page
+    (from /PageLabels or inferred from the page itself), or str(index) when nothing better is known.
+    """
+
+    start: int
+    end: int
+    index: int
+    label: str
+
+
+@dataclass(slots=True)
+class ParsedText:
+    """What a reader returns: the text and its maps, before the pipeline gives it an identity."""
+
+    text: str
+    sections: list[SectionSpan]
+    pages: list[PageSpan] | None = None
+    title: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Document:
+    id: str  # path relative to the corpus root, with forward slashes
+    title: str
+    format: str
+    text: str
+    content_hash: str  # sha256 of the file's bytes
+    sections: list[SectionSpan]
+    pages: list[PageSpan] | None = None
+    warnings: list[str] = field(default_factory=list)
+    metadata: dict[str, str | int | None] = field(default_factory=dict)
+
+    def section_at(self, offset: int) -> tuple[str, ...]:
+        return span_at(self.sections, offset).path if self.sections else ()
+
+    def page_at(self, offset: int) -> PageSpan | None:
+        return span_at(self.pages, offset) if self.pages else None
+
+
+S = TypeVar("S", SectionSpan, PageSpan)
+
+
+def span_at(spans: list[S], offset: int) -> S:
+    """The span holding `offset` (spans sorted by start); the nearest one before it in a gap."""
+    starts = [s.start for s in spans]
+    i = max(bisect.bisect_right(starts, offset) - 1, 0)
+    return spans[i]
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class TextBuilder:
+    """Accumulates a document's text while recording which heading path and page each piece has.
+
+    Readers call `set_path` when a heading changes, `start_page` when a page begins, and `append`
+    for text. Adjacent pieces with the same path merge into one section span.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._length = 0
+        self._path: tuple[str, ...] = ()
+        self._sections: list[SectionSpan] = []
+        self._section_start = 0
+        self._section_path: tuple[str, ...] = ()
+        self._pages: list[PageSpan] = []
+        self._page: tuple[int, str] | None = None
+        self._page_start = 0
+
+    @property
+    def length(self) -> int:
+        return self._length
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return self._path
+
+    def set_path(self, path: tuple[str, ...]) -> None:
+        self._path = tuple(path)
+
+    def start_page(self, index: int, label: str) -> None:
+        self._close_page()
+        self._page = (index, label)
+        self._page_start = self._length
+
+    def append(self, text: str) -> None:
+        if not text:
+            return
+        if self._path != self._section_path:
+            self._close_section()
+            self._section_path = self._path
+            self._section_start = self._length
+        self._parts.append(text)
+        self._length += len(text)
+
+    def ends_with(self, suffix: str) -> bool:
+        tail = "".join(self._parts[-3:])
+        return tail.endswith(suffix)
+
+    def _close_section(self) -> None:
+        if self._length > self._section_start:
+            self._sections.append(SectionSpan(self._section_start, self._length, self._section_path))
+
+    def _close_page(self) -> None:
+        if self._page is not None:
+            index, label = self._page
+            self._pages.append(PageSpan(self._page_start, self._length, index, label))
+
+    def build(self, title: str | None = None, warnings: list[str] | None = None,
+              paged: bool = False) -> ParsedText:
+        self._close_section()
+        self._close_page()
+        return ParsedText(
+            text="".join(self._parts),
+            sections=self._sections,
+            pages=self._pages if paged else None,
+            title=title,
+            warnings=list(warnings or []),
+        )

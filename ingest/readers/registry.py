@@ -1,0 +1,32 @@
+"""The readers the pipeline knows, and the choice of one by file suffix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.readers.base import DocumentReader
+from ingest.readers.html import HtmlReader
+from ingest.readers.justice_canada_xml import JusticeCanadaXmlReader
+from ingest.readers.markdown import MarkdownReader
+from ingest.readers.pdf import PdfReader
+from ingest.readers.text import TextReader
+
+READERS: tuple[DocumentReader, ...] = (
+    PdfReader(),
+    MarkdownReader(),
+    TextReader(),
+    HtmlReader(),
+    JusticeCanadaXmlReader(),
+)
+
+
+def reader_for(path: Path) -> DocumentReader | None:
+    suffix = path.suffix.lower()
+    for reader in READERS:
+        if suffix in reader.suffixes:
+            return reader
+    return None
+
+
+def supported_suffixes() -> tuple[str, ...]:
+    return tuple(suffix for reader in READERS for suffix in reader.suffixes)

@@ -1,0 +1,110 @@
+"""The HTTP API's request and response models; field names are a contract with clients."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_QUESTION_CHARS = 2000
+
+
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, (str, int)) else value
+
+
+class AskFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    document_ids: list[str] | None = Field(None, max_length=200)
+    jurisdiction: list[str] | None = Field(None, max_length=50)
+    instrument_type: list[str] | None = Field(None, max_length=50)
+    year: list[int] | None = Field(None, max_length=200)
+
+    _lists = field_validator("document_ids", "jurisdiction", "instrument_type", "year",
+                             mode="before")(_as_list)
+
+    def fields(self) -> dict[str, list[str | int]]:
+        return {name: value for name in ("jurisdiction", "instrument_type", "year")
+                if (value := getattr(self, name))}
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS)
+    k: int = Field(5, ge=1, le=50)
+    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    filters: AskFilters | None = None
+    max_context_tokens: int | None = Field(None, ge=1, le=1_000_000)
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question is blank")
+        return value
+
+
+class CitationOut(BaseModel):
+    document_id: str
+    title: str
+    source_path: str
+    section: str
+    page_start: int | None
+    page_end: int | None
+    page_label_start: str | None
+    page_label_end: str | None
+    char_start: int
+    char_end: int
+
+
+class PassageOut(BaseModel):
+    rank: int
+    score: float
+    text: str
+    highlights: list[tuple[int, int]]
+    citation: CitationOut
+
+
+class IndexInfo(BaseModel):
+    generation: int
+    documents: int
+    chunks: int
+
+
+class AskResponse(BaseModel):
+    question: str
+    mode: str
+    took_ms: float
+    index: IndexInfo
+    passages: list[PassageOut]
+
+
+class DocumentOut(BaseModel):
+    id: str
+    title: str
+    format: str
+    pages: int | None
+    chunks: int
+    hash: str
+    metadata: dict[str, str | int | None] = {}
+    warnings: list[str] = []
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class RebuildStatus(BaseModel):
+    state: Literal["idle", "running", "succeeded", "failed"]
+    generation: int | None
+    started: float | None = None
+    finished: float | None = None
+    error: str | None = None
+    report: dict | None = None

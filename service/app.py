@@ -1,0 +1,290 @@
+"""The HTTP API (FastAPI): thin routes over the answer engine, the index and the rebuild job."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import mimetypes
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.api_models import (
+    MAX_QUESTION_CHARS,
+    AskFilters,
+    AskRequest,
+    AskResponse,
+    DocumentOut,
+    ErrorResponse,
+    RebuildStatus,
+)
+from service.engine import AnswerEngine, QuestionError
+from service.settings import Settings
+
+log = logging.getLogger("policyqa.service")
+STATIC = Path(__file__).parent / "static"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+class BodyLimit:
+    """Refuses request bodies over a size limit (413) before the app reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            return await _error(413, "body_too_large",
+                                f"request body over {self.limit} bytes")(scope, receive, send)
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise ApiError(413, "body_too_large", f"request body over {self.limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+class RebuildJob:
+    """One background rebuild at a time; the engine switches generations when it completes."""
+
+    def __init__(self, engine: AnswerEngine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self.state = "idle"
+        self.started: float | None = None
+        self.finished: float | None = None
+        self.error: str | None = None
+        self.report: dict | None = None
+
+    def start(self, full: bool = False) -> bool:
+        with self._lock:
+            if self.state == "running":
+                return False
+            self.state, self.started, self.finished = "running", time.time(), None
+            self.error = self.report = None
+        threading.Thread(target=self._run, args=(full,), name="policyqa-rebuild",
+                         daemon=True).start()
+        return True
+
+    def _run(self, full: bool) -> None:
+        from index.builder import IndexBuilder
+
+        settings = self.engine.settings
+        try:
+            builder = IndexBuilder(settings.index_dir, self.engine.embedder,
+                                   settings.chunk_settings(), store_kind=settings.vector_store)
+            corpus = self._corpus_dir()
+            report = builder.build(corpus, full=full)
+            self.engine.refresh()
+            self.report, self.state = report.to_dict(), "succeeded"
+        except Exception as exc:  # reported through /v1/index/status, never raised
+            log.exception("rebuild failed")
+            self.error, self.state = f"{type(exc).__name__}: {exc}", "failed"
+        finally:
+            self.finished = time.time()
+
+    def _corpus_dir(self) -> Path:
+        searcher = self.engine.searcher
+        if searcher is not None and searcher.manifest.get("corpus"):
+            return Path(searcher.manifest["corpus"])
+        return self.engine.settings.corpus_dir
+
+    def status(self) -> RebuildStatus:
+        searcher = self.engine.searcher
+        return RebuildStatus(state=self.state,  # type: ignore[arg-type]
+                             generation=searcher.generation if searcher else None,
+                             started=self.started, finished=self.finished, error=self.error,
+                             report=self.report)
+
+
+def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAPI:
+    engine = engine or AnswerEngine(settings)
+    engine.refresh()
+    rebuild = RebuildJob(engine)
+    app = FastAPI(title="PolicyQA", version="0.1.0",
+                  description="Cited passage retrieval over treaty, legislation and policy "
+                  "texts.", responses={400: {"model": ErrorResponse},
+                                       422: {"model": ErrorResponse}})
+    app.state.engine, app.state.rebuild = engine, rebuild
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization",
+                                                                         "Content-Type"])
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    _install_error_handlers(app)
+
+    def searcher():
+        current = engine.searcher
+        if current is None:
+            raise ApiError(503, "no_index", "no index is loaded yet")
+        return current
+
+    def require_admin(request: Request) -> None:
+        key = settings.admin_key.get_secret_value() if settings.admin_key else None
+        if not key:
+            raise ApiError(403, "admin_disabled",
+                           "admin endpoints are disabled: set POLICYQA_ADMIN_KEY")
+        given = request.headers.get("authorization", "")
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+                token.strip().encode(), key.encode()):
+            raise ApiError(401, "unauthorized", "missing or wrong bearer key")
+
+    def answer(body: AskRequest) -> dict:
+        filters = body.filters or AskFilters()
+        try:
+            result = engine.ask(body.question, k=body.k, mode=body.mode,
+                                document_ids=filters.document_ids,
+                                filters=filters.fields() or None,
+                                max_context_tokens=body.max_context_tokens)
+        except QuestionError as exc:
+            raise ApiError(422, "invalid_question", str(exc)) from None
+        except LookupError as exc:
+            raise ApiError(503, "no_index", str(exc)) from None
+        data = asdict(result)
+        data["index"] = {"generation": data.pop("generation"),
+                         "documents": data.pop("documents"), "chunks": data.pop("chunks")}
+        return data
+
+    @app.post("/v1/ask", response_model=AskResponse, tags=["questions"])
+    def ask_post(body: AskRequest) -> dict:
+        """Ranked passages with citations for a natural-language question."""
+        return answer(body)
+
+    @app.get("/v1/ask", response_model=AskResponse, tags=["questions"])
+    def ask_get(q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS)],
+                k: Annotated[int, Query(ge=1, le=50)] = 5,
+                mode: Annotated[str, Query(pattern="^(hybrid|dense|lexical)$")] = "hybrid",
+                document_id: Annotated[list[str] | None, Query()] = None) -> dict:
+        """The same as POST /v1/ask, for links and quick checks."""
+        return answer(AskRequest(question=q, k=k, mode=mode,  # type: ignore[arg-type]
+                                 filters=AskFilters(document_ids=document_id)))
+
+    @app.get("/v1/documents", response_model=list[DocumentOut], tags=["documents"])
+    def documents(current=Depends(searcher)) -> list[dict]:
+        return [_document_out(d) for d in current.documents]
+
+    @app.get("/v1/documents/{document_id:path}/file", tags=["documents"],
+             response_class=FileResponse)
+    def document_file(document_id: str, current=Depends(searcher)) -> FileResponse:
+        """The original file, from inside the corpus folder only."""
+        known = {d.id for d in current.documents}
+        if document_id not in known:
+            raise ApiError(404, "not_found", f"no document {document_id!r}")
+        root = Path(current.manifest.get("corpus") or settings.corpus_dir).resolve()
+        path = (root / document_id).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise ApiError(404, "not_found", f"file for {document_id!r} is not available")
+        media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if media.startswith("text/") or path.suffix in (".md", ".xml"):
+            media = "text/plain; charset=utf-8"  # shown as text, never rendered as a page
+        return FileResponse(path, media_type=media, content_disposition_type="inline",
+                            filename=path.name)
+
+    @app.get("/v1/documents/{document_id:path}", response_model=DocumentOut,
+             tags=["documents"])
+    def document(document_id: str, current=Depends(searcher)) -> dict:
+        record = next((d for d in current.documents if d.id == document_id), None)
+        if record is None:
+            raise ApiError(404, "not_found", f"no document {document_id!r}")
+        return _document_out(record)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> JSONResponse:
+        current = engine.searcher
+        if current is None:
+            return _error(503, "not_ready", "no index is loaded yet")
+        return JSONResponse({"status": "ready", "generation": current.generation})
+
+    @app.post("/v1/index/rebuild", status_code=202, response_model=RebuildStatus,
+              tags=["operations"], dependencies=[Depends(require_admin)])
+    def start_rebuild(full: bool = False) -> RebuildStatus:
+        """Starts an incremental rebuild in the background; answers keep coming meanwhile."""
+        if not rebuild.start(full=full):
+            raise ApiError(409, "rebuild_running", "a rebuild is already running")
+        return rebuild.status()
+
+    @app.get("/v1/index/status", response_model=RebuildStatus, tags=["operations"],
+             dependencies=[Depends(require_admin)])
+    def index_status() -> RebuildStatus:
+        return rebuild.status()
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> HTMLResponse:
+        return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"),
+                            headers={"Content-Security-Policy": "default-src 'self'; "
+                                     "style-src 'self' 'unsafe-inline'; "
+                                     "script-src 'self' 'unsafe-inline'"})
+
+    return app
+
+
+def _document_out(record) -> dict:
+    return {"id": record.id, "title": record.title, "format": record.format,
+            "pages": record.page_count, "chunks": record.chunks, "hash": record.content_hash,
+            "metadata": record.metadata, "warnings": record.warnings}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return _error(400, "malformed_json", "request body is not valid JSON")
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: "
+            f"{e.get('msg')}" for e in errors[:5])
+        return _error(422, "invalid_request", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return _error(500, "internal_error", "internal error; the server log has details")
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                proxy_headers=False, server_header=False)
+

@@ -1,0 +1,67 @@
+"""Highlights: the one to three sentences of a passage that best match the question."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+_SENTENCE = re.compile(r"[^.;:!?\n]+(?:[.;:!?]+[\"”’)]*|\n|$)")
+_WORD = re.compile(r"\w+")
+_STOP = frozenset(STOPWORDS_EN)
+_stemmer = Stemmer.Stemmer("english")
+
+
+def terms(text: str) -> list[str]:
+    words = [w.lower() for w in _WORD.findall(text)]
+    return _stemmer.stemWords([w for w in words if w not in _STOP])
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for m in _SENTENCE.finditer(text):
+        start, end = m.start(), m.end()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end - start >= 3:
+            spans.append((start, end))
+    return spans
+
+
+def highlight(question: str, text: str, idf: Callable[[str], float], most: int = 3
+              ) -> list[tuple[int, int]]:
+    """Sentences sharing the most informative terms with the question, in text order.
+
+    Scored by the summed IDF of shared (stemmed) terms, so a rare term such as "refoulement"
+    outweighs a common one. With no shared term, the passage's first sentence stands in.
+    """
+    spans = sentence_spans(text)
+    if not spans:
+        return []
+    wanted = set(terms(question))
+    scored = []
+    for span in spans:
+        shared = wanted & set(terms(text[span[0]:span[1]]))
+        score = sum(idf(t) for t in shared)
+        if score > 0:
+            scored.append((score, span))
+    if not scored:
+        return [spans[0]]
+    scored.sort(key=lambda s: -s[0])
+    best = scored[0][0]
+    chosen = [span for score, span in scored[:most] if score >= best * 0.5]
+    return sorted(chosen)
+
+
+def idf_from_counts(document_frequency: Callable[[str], int], total: int
+                    ) -> Callable[[str], float]:
+    def idf(term: str) -> float:
+        df = document_frequency(term)
+        return math.log(1 + (total - df + 0.5) / (df + 0.5))
+
+    return idf

@@ -1,0 +1,86 @@
+"""One typed settings object: command-line flags over POLICYQA_* variables over a TOML file."""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ingest.chunker import ChunkSettings
+
+_config_file: ContextVar[Path | None] = ContextVar("policyqa_config_file", default=None)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POLICYQA_", extra="forbid")
+
+    corpus_dir: Path = Field(Path("corpus"), description="folder of documents to index")
+    index_dir: Path = Field(Path(".policyqa"), description="where index generations live")
+    model: str = Field("default", description="sentence-transformers model name or folder; "
+                       "'default' is all-MiniLM-L6-v2 from its installed package")
+    model_sha256: str | None = Field(None, description="expected sha256 of model.safetensors")
+    chunk_target_tokens: int = Field(160, ge=16, le=2048)
+    chunk_overlap_tokens: int = Field(24, ge=0, le=512)
+    embed_batch_size: int = Field(64, ge=1, le=4096)
+    threads: int = Field(0, ge=0, description="torch threads; 0 = all cores")
+    vector_store: str = "faiss"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    admin_key: SecretStr | None = Field(None, description="bearer key for admin endpoints; "
+                                        "admin endpoints refuse everything when unset")
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    max_question_chars: int = Field(2000, ge=10)
+
+    @field_validator("admin_key", mode="before")
+    @classmethod
+    def _empty_key_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def chunk_settings(self) -> ChunkSettings:
+        return ChunkSettings(target_tokens=self.chunk_target_tokens,
+                             overlap_tokens=self.chunk_overlap_tokens)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = _config_file.get()
+        if config is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
+        return tuple(sources)
+
+
+class SettingsError(Exception):
+    """The settings are invalid; the message names the setting."""
+
+
+def load_settings(config: Path | None = None, **overrides: object) -> Settings:
+    """Settings from flags (`overrides`, None meaning 'not given'), env and an optional file."""
+    from pydantic import ValidationError
+
+    path = config or (Path(os.environ["POLICYQA_CONFIG"]) if os.environ.get("POLICYQA_CONFIG")
+                      else None)
+    if path is not None and not path.is_file():
+        raise SettingsError(f"config file {path} does not exist")
+    token = _config_file.set(path)
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                             for e in exc.errors())
+        raise SettingsError(f"invalid settings: {problems}") from None
+    finally:
+        _config_file.reset(token)
