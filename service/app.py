@@ -14,10 +14,11 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from index.searcher import IndexSearcher
 from service.api_models import (
     MAX_QUESTION_CHARS,
     AskFilters,
@@ -123,6 +124,30 @@ class RebuildJob:
                              report=self.report)
 
 
+def live_searcher(request: Request) -> IndexSearcher:
+    current = request.app.state.engine.searcher
+    if current is None:
+        raise ApiError(503, "no_index", "no index is loaded yet")
+    return current
+
+
+Current = Annotated[IndexSearcher, Depends(live_searcher)]
+
+
+def require_admin(request: Request) -> None:
+    """Admin calls need `Authorization: Bearer <admin_key>`; with no key set, none pass."""
+    settings: Settings = request.app.state.settings
+    key = settings.admin_key.get_secret_value() if settings.admin_key else None
+    if not key:
+        raise ApiError(403, "admin_disabled",
+                       "admin endpoints are disabled: set POLICYQA_ADMIN_KEY")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    # compare_digest takes time independent of where the strings differ
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(),
+                                                             key.encode()):
+        raise ApiError(401, "unauthorized", "missing or wrong bearer key")
+
+
 def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAPI:
     engine = engine or AnswerEngine(settings)
     engine.refresh()
@@ -131,30 +156,13 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
                   description="Cited passage retrieval over treaty, legislation and policy "
                   "texts.", responses={400: {"model": ErrorResponse},
                                        422: {"model": ErrorResponse}})
-    app.state.engine, app.state.rebuild = engine, rebuild
+    app.state.engine, app.state.rebuild, app.state.settings = engine, rebuild, settings
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization",
                                                                          "Content-Type"])
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     _install_error_handlers(app)
-
-    def searcher():
-        current = engine.searcher
-        if current is None:
-            raise ApiError(503, "no_index", "no index is loaded yet")
-        return current
-
-    def require_admin(request: Request) -> None:
-        key = settings.admin_key.get_secret_value() if settings.admin_key else None
-        if not key:
-            raise ApiError(403, "admin_disabled",
-                           "admin endpoints are disabled: set POLICYQA_ADMIN_KEY")
-        given = request.headers.get("authorization", "")
-        scheme, _, token = given.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-                token.strip().encode(), key.encode()):
-            raise ApiError(401, "unauthorized", "missing or wrong bearer key")
 
     def answer(body: AskRequest) -> dict:
         filters = body.filters or AskFilters()
@@ -187,12 +195,12 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
                                  filters=AskFilters(document_ids=document_id)))
 
     @app.get("/v1/documents", response_model=list[DocumentOut], tags=["documents"])
-    def documents(current=Depends(searcher)) -> list[dict]:
+    def documents(current: Current) -> list[dict]:
         return [_document_out(d) for d in current.documents]
 
     @app.get("/v1/documents/{document_id:path}/file", tags=["documents"],
              response_class=FileResponse)
-    def document_file(document_id: str, current=Depends(searcher)) -> FileResponse:
+    def document_file(document_id: str, current: Current) -> FileResponse:
         """The original file, from inside the corpus folder only."""
         known = {d.id for d in current.documents}
         if document_id not in known:
@@ -209,7 +217,7 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
 
     @app.get("/v1/documents/{document_id:path}", response_model=DocumentOut,
              tags=["documents"])
-    def document(document_id: str, current=Depends(searcher)) -> dict:
+    def document(document_id: str, current: Current) -> dict:
         record = next((d for d in current.documents if d.id == document_id), None)
         if record is None:
             raise ApiError(404, "not_found", f"no document {document_id!r}")
@@ -238,6 +246,10 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
              dependencies=[Depends(require_admin)])
     def index_status() -> RebuildStatus:
         return rebuild.status()
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> HTMLResponse:

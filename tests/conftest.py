@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import ADMIN_KEY, SERVER_DOCUMENTS, LiveServer, copy_documents, free_port
+
 
 def shared_corpus_dir() -> Path:
     """The read-only reference corpus: $POLICYQA_SHARED_CORPUS, else ../shared/corpus beside the repo."""
@@ -30,3 +32,17 @@ def embedder():
     from index.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def live_server(shared_corpus, tmp_path_factory):
+    root = tmp_path_factory.mktemp("live")
+    corpus = copy_documents(shared_corpus, root / "corpus", SERVER_DOCUMENTS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
+    env.update({"POLICYQA_ADMIN_KEY": ADMIN_KEY, "POLICYQA_THREADS": "2"})
+    server = LiveServer(corpus, root / "index", free_port(), env)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,22 +16,15 @@ from index.builder import IndexBuilder
 from index.generations import current_generation, read_manifest
 from index.searcher import IndexSearcher
 from ingest.chunker import ChunkSettings
+from tests.support import REPO, copy_documents
 
-REPO = Path(__file__).resolve().parents[2]
 SMALL = ["treaties/echr_protocol4_1963.md", "treaties/smuggling_of_migrants_protocol_2000.md",
          "articles/cross_border_enforcement_of_immigration_laws.txt"]
 
 
-def _copy(shared: Path, target: Path, files: list[str]) -> Path:
-    for rel in files:
-        (target / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shared / rel, target / rel)
-    return target
-
-
 @pytest.fixture()
 def corpus(shared_corpus, tmp_path) -> Path:
-    return _copy(shared_corpus, tmp_path / "corpus", SMALL)
+    return copy_documents(shared_corpus, tmp_path / "corpus", SMALL)
 
 
 def _builder(index_dir: Path, embedder) -> IndexBuilder:
@@ -116,7 +108,7 @@ def test_killed_build_leaves_previous_generation_live(shared_corpus, corpus, tmp
     index_dir = tmp_path / "idx"
     builder = _builder(index_dir, embedder)
     first = builder.build(corpus)
-    _copy(shared_corpus, corpus, ["treaties/refugee_convention_1951.md"])
+    copy_documents(shared_corpus, corpus, ["treaties/refugee_convention_1951.md"])
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "service.cli", "index", "build", "--corpus",
                              str(corpus), "--index-dir", str(index_dir), "--json"], env=env,

@@ -1,0 +1,257 @@
+"""The real server over HTTP: answers with citations, filters, budgets, errors and rebuilds."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+
+import httpx
+import pytest
+
+from ingest.tokens import count_tokens
+from tests.support import ADMIN_KEY, copy_documents
+
+REFOULEMENT = "Can a refugee be expelled to a country where his life would be threatened?"
+
+
+@pytest.fixture(scope="module")
+def client(live_server):
+    with httpx.Client(base_url=live_server.base_url, timeout=60) as c:
+        yield c
+
+
+def ask(client, **body):
+    response = client.post("/v1/ask", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def error_of(response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["message"]
+    assert "Traceback" not in response.text
+    return body["error"]
+
+
+def test_refoulement_question_cites_article_33(client):
+    data = ask(client, question=REFOULEMENT, k=5)
+    assert set(data) == {"question", "mode", "took_ms", "index", "passages"}
+    assert data["mode"] == "hybrid" and data["index"]["documents"] >= 6
+    top = data["passages"][0]
+    assert "Article 33" in top["citation"]["section"]
+    assert top["citation"]["document_id"] in ("treaties/refugee_convention_1951.md",
+                                              "pdf/refugee_convention_and_protocol_unhcr.pdf")
+    assert set(top["citation"]) == {"document_id", "title", "source_path", "section",
+                                    "page_start", "page_end", "page_label_start",
+                                    "page_label_end", "char_start", "char_end"}
+    booklet = [p for p in data["passages"]
+               if p["citation"]["document_id"].endswith("unhcr.pdf")
+               and "expel or return" in p["text"]]
+    assert booklet, "the UNHCR booklet's Article 33 should be among the top five"
+    assert booklet[0]["citation"]["page_start"] == 32
+    assert booklet[0]["citation"]["page_label_start"] == "30"
+    md = [p for p in data["passages"] if p["citation"]["document_id"].endswith(".md")]
+    assert all(p["citation"]["page_start"] is None for p in md)
+
+
+def test_dublin_article_21_cites_official_journal_page(client):
+    data = ask(client, question="Art. 21 Dublin III take charge request deadline", k=3)
+    top = data["passages"][0]["citation"]
+    assert top["document_id"] == "pdf/eu_dublin_iii_regulation_604_2013_oj_l180.pdf"
+    assert "Article 21" in top["section"]
+    first = [p for p in data["passages"] if "Article 21" in p["citation"]["section"]]
+    assert min(p["citation"]["page_start"] for p in first) == 13
+    assert "43" in {p["citation"]["page_label_start"] for p in first}
+
+
+@pytest.mark.parametrize("question, document, section", [
+    ("What does Article 31 of the Refugee Convention say?", "refugee_convention", "Article 31"),
+    ("Art. 28 Dublin III", "dublin_iii", "Article 28"),
+    ("What is in 8 U.S.C. 1732?", "usc_title8_chapter15", "§ 1732"),
+    ("Article 6 of the Smuggling of Migrants Protocol", "smuggling", "Article 6"),
+])
+def test_named_provision_ranks_first(client, question, document, section):
+    data = ask(client, question=question, k=3)
+    top = data["passages"][0]["citation"]
+    assert document in top["document_id"]
+    assert any(part.startswith(section) for part in top["section"].split(" > ")), top
+
+
+def test_document_and_catalogue_filters(client):
+    only = "treaties/smuggling_of_migrants_protocol_2000.md"
+    data = ask(client, question=REFOULEMENT, k=5, filters={"document_ids": [only]})
+    assert {p["citation"]["document_id"] for p in data["passages"]} == {only}
+    eu = ask(client, question="responsibility for examining an asylum application", k=5,
+             filters={"jurisdiction": ["eu"]})
+    assert eu["passages"] and all("dublin" in p["citation"]["document_id"]
+                                  for p in eu["passages"])
+    none = ask(client, question="extradition", k=5, filters={"year": [1800]})
+    assert none["passages"] == []
+
+
+def test_highlights_lie_inside_the_passage(client):
+    data = ask(client, question="penalties on refugees for illegal entry or presence", k=5)
+    for p in data["passages"]:
+        assert 1 <= len(p["highlights"]) <= 3
+        for start, end in p["highlights"]:
+            assert 0 <= start < end <= len(p["text"])
+    top = data["passages"][0]
+    marked = " ".join(top["text"][s:e] for s, e in top["highlights"]).lower()
+    assert "penalties" in marked or "illegal" in marked
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_modes(client, mode):
+    data = ask(client, question="smuggling of migrants by sea", k=4, mode=mode)
+    assert data["mode"] == mode and len(data["passages"]) == 4
+    assert [p["rank"] for p in data["passages"]] == [1, 2, 3, 4]
+    scores = [p["score"] for p in data["passages"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_context_budget(client):
+    data = ask(client, question=REFOULEMENT, k=10, max_context_tokens=300)
+    total = sum(count_tokens(p["text"]) for p in data["passages"])
+    assert data["passages"] and total <= 300
+    tiny = ask(client, question=REFOULEMENT, k=10, max_context_tokens=1)
+    assert tiny["passages"] == []
+
+
+def test_get_ask(client):
+    response = client.get("/v1/ask", params={"q": REFOULEMENT, "k": 2, "mode": "dense"})
+    assert response.status_code == 200
+    assert len(response.json()["passages"]) == 2
+
+
+@pytest.mark.parametrize("body, status, code", [
+    ({"question": ""}, 422, "invalid_request"),
+    ({"question": "   "}, 422, "invalid_request"),
+    ({"question": "x" * 2001}, 422, "invalid_request"),
+    ({"question": "asylum", "k": 0}, 422, "invalid_request"),
+    ({"question": "asylum", "k": 51}, 422, "invalid_request"),
+    ({"question": "asylum", "k": "five"}, 422, "invalid_request"),
+    ({"question": "asylum", "mode": "magic"}, 422, "invalid_request"),
+    ({"question": "asylum", "filters": {"colour": ["red"]}}, 422, "invalid_request"),
+    ({"question": "asylum", "surprise": 1}, 422, "invalid_request"),
+    ({"question": "asylum", "max_context_tokens": 0}, 422, "invalid_request"),
+    ({}, 422, "invalid_request"),
+    ([1, 2], 422, "invalid_request"),
+])
+def test_bad_requests_get_json_4xx(client, body, status, code):
+    error = error_of(client.post("/v1/ask", json=body), status)
+    assert error["code"] == code
+
+
+def test_malformed_and_oversized_bodies(client):
+    bad = client.post("/v1/ask", content=b'{"question": "asylum",',
+                      headers={"content-type": "application/json"})
+    assert error_of(bad, 400)["code"] == "malformed_json"
+    huge = client.post("/v1/ask", content=b'{"question": "' + b"a" * 200_000 + b'"}',
+                       headers={"content-type": "application/json"})
+    assert error_of(huge, 413)["code"] == "body_too_large"
+    assert error_of(client.get("/v1/ask"), 422)["code"] == "invalid_request"
+    assert error_of(client.get("/v1/ask", params={"q": "a", "k": 99}), 422)
+    assert error_of(client.delete("/v1/ask"), 405)["code"] == "method_not_allowed"
+    assert error_of(client.get("/nowhere"), 404)["code"] == "not_found"
+
+
+def test_documents(client, live_server):
+    docs = client.get("/v1/documents").json()
+    ids = {d["id"] for d in docs}
+    assert "pdf/refugee_convention_and_protocol_unhcr.pdf" in ids
+    booklet = client.get("/v1/documents/pdf/refugee_convention_and_protocol_unhcr.pdf").json()
+    assert booklet["format"] == "pdf" and booklet["pages"] >= 50 and booklet["chunks"] > 10
+    assert len(booklet["hash"]) == 64
+    md = next(d for d in docs if d["id"] == "treaties/refugee_convention_1951.md")
+    assert md["pages"] is None and md["title"] == "Convention relating to the Status of Refugees"
+    assert error_of(client.get("/v1/documents/nope.pdf"), 404)["code"] == "not_found"
+    pdf = client.get("/v1/documents/pdf/refugee_convention_and_protocol_unhcr.pdf/file")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content == (live_server.corpus / "pdf/refugee_convention_and_protocol_unhcr.pdf"
+                           ).read_bytes()
+    text = client.get("/v1/documents/treaties/refugee_convention_1951.md/file")
+    assert text.headers["content-type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize("path", [
+    "/v1/documents/../../../../etc/passwd/file",
+    "/v1/documents/%2e%2e/%2e%2e/%2e%2e/etc/passwd/file",
+    "/v1/documents/..%2f..%2f..%2fetc%2fpasswd/file",
+    "/v1/documents//etc/passwd/file",
+    "/v1/documents/treaties/../../index/CURRENT/file",
+])
+def test_file_endpoint_refuses_traversal(live_server, path):
+    connection = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=30)
+    connection.request("GET", path)  # sent as written: no client-side normalization
+    response = connection.getresponse()
+    body = response.read()
+    assert response.status in (400, 404)
+    assert b"root:" not in body and b"gen-" not in body
+
+
+def test_health_ready_and_docs(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["generation"] >= 1
+    assert client.get("/docs").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert "/v1/ask" in schema["paths"]
+
+
+def test_admin_requires_the_bearer_key(client):
+    assert error_of(client.post("/v1/index/rebuild"), 401)["code"] == "unauthorized"
+    wrong = client.post("/v1/index/rebuild", headers={"Authorization": "Bearer nope"})
+    assert error_of(wrong, 401)["code"] == "unauthorized"
+    assert error_of(client.get("/v1/index/status"), 401)
+    ok = client.get("/v1/index/status", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    assert ok.status_code == 200 and ok.json()["generation"] >= 1
+
+
+def test_rebuild_while_serving_switches_generation(client, live_server, shared_corpus):
+    auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    before = ask(client, question="trafficking in persons", k=3)["index"]
+    copy_documents(shared_corpus, live_server.corpus,
+                   ["treaties/palermo_trafficking_protocol_2000.md"])
+    failures: list[str] = []
+    generations: set[int] = set()
+    stop = threading.Event()
+
+    def hammer() -> None:
+        with httpx.Client(base_url=live_server.base_url, timeout=60) as c:
+            while not stop.is_set():
+                r = c.post("/v1/ask", json={"question": "trafficking in persons", "k": 3})
+                if r.status_code != 200:
+                    failures.append(f"{r.status_code} {r.text[:200]}")
+                else:
+                    generations.add(r.json()["index"]["generation"])
+
+    threads = [threading.Thread(target=hammer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    started = client.post("/v1/index/rebuild", headers=auth)
+    assert started.status_code == 202, started.text
+    again = client.post("/v1/index/rebuild", headers=auth)
+    assert again.status_code in (202, 409)
+    deadline = time.monotonic() + 300
+    while True:
+        status = client.get("/v1/index/status", headers=auth).json()
+        if status["state"] in ("succeeded", "failed"):
+            break
+        assert time.monotonic() < deadline, "rebuild did not finish"
+        time.sleep(0.3)
+    time.sleep(1.0)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert status["state"] == "succeeded", status
+    assert failures == []
+    after = ask(client, question="trafficking in persons", k=3)
+    assert after["index"]["generation"] > before["generation"]
+    assert after["index"]["documents"] == before["documents"] + 1
+    assert status["report"]["embedded_chunks"] > 0
+    assert status["report"]["unchanged_documents"] == before["documents"]
+    assert "palermo" in after["passages"][0]["citation"]["document_id"]
+    assert generations <= {before["generation"], after["index"]["generation"]}

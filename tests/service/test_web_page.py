@@ -1,0 +1,178 @@
+"""The web page at GET /, driven by a real headless Chromium against a live server and index.
+
+Needs selenium (`pip install selenium`), Debian's chromium and chromedriver, and the session
+fixture `live_server` (an object with `.base_url`, serving an index that includes
+treaties/refugee_convention_1951.md and pdf/refugee_convention_and_protocol_unhcr.pdf).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOT = Path("/tmp/policyqa-page.png")
+REFOULEMENT_QUESTION = "Can a refugee be expelled to a country where his life would be threatened?"
+UNHCR_PDF = "pdf/refugee_convention_and_protocol_unhcr.pdf"
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+# CI installs the browser and sets POLICYQA_REQUIRE_BROWSER, so a missing one fails there.
+_MISSING = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.is_file()]
+if _MISSING and os.environ.get("POLICYQA_REQUIRE_BROWSER"):
+    raise RuntimeError(f"browser tests required but {', '.join(_MISSING)} missing")
+pytestmark = pytest.mark.skipif(bool(_MISSING), reason=f"{', '.join(_MISSING)} not installed")
+
+
+@pytest.fixture(scope="module")
+def driver():
+    profile = tempfile.mkdtemp(prefix="policyqa-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-proxy-server",
+                "--window-size=1280,1800", f"--user-data-dir={profile}"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(options=options,
+                               service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)))
+    browser.set_page_load_timeout(30)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _open_page(driver, base_url: str) -> None:
+    driver.get(base_url.rstrip("/") + "/")
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "form#ask-form"))
+    driver.get_log("browser")  # start each test with an empty console log
+
+
+def _ask(driver, question: str) -> None:
+    box = driver.find_element(By.ID, "question")
+    box.clear()
+    box.send_keys(question)
+    driver.find_element(By.CSS_SELECTOR, "form#ask-form button[type=submit]").click()
+
+
+def _wait_done(driver) -> None:
+    """Until the page shows passages, an answer with none, or an error."""
+    def done(d):
+        if d.find_element(By.ID, "error").text.strip():
+            return True
+        return "took" in d.find_element(By.ID, "meta").text
+
+    WebDriverWait(driver, 30).until(done)
+
+
+def _console_errors(driver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser")
+            if e.get("level") == "SEVERE" and "favicon.ico" not in e.get("message", "")]
+
+
+def _fetch(url: str):
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    return opener.open(url, timeout=30)
+
+
+def test_question_shows_cited_passages_with_highlights_and_source_links(driver, live_server):
+    base_url = live_server.base_url.rstrip("/")
+    _open_page(driver, base_url)
+    assert driver.find_element(By.CSS_SELECTOR, "label[for=question]").text
+    _ask(driver, REFOULEMENT_QUESTION)
+    WebDriverWait(driver, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#results .passage"))
+    _wait_done(driver)
+    driver.save_screenshot(str(SCREENSHOT))
+
+    passages = driver.find_elements(By.CSS_SELECTOR, "#results .passage")
+    assert passages
+    assert driver.find_element(By.ID, "error").text.strip() == ""
+    meta = driver.find_element(By.ID, "meta").text
+    assert re.search(r"took \d+ ms · generation \d+ · \d+ documents?", meta), meta
+
+    citations = [p.find_element(By.CSS_SELECTOR, ".citation").text for p in passages]
+    assert any("Article 33" in c for c in citations), citations
+
+    marks = driver.find_elements(By.CSS_SELECTOR, "#results .passage mark")
+    assert marks, "no highlighted text"
+    for passage in passages:
+        text = passage.find_element(By.CSS_SELECTOR, ".text").get_attribute("textContent")
+        for mark in passage.find_elements(By.CSS_SELECTOR, "mark"):
+            marked = mark.get_attribute("textContent")
+            assert marked and marked in text
+
+    for passage in passages:
+        link = passage.find_element(By.CSS_SELECTOR, "a.source-link")
+        href = link.get_attribute("href")
+        assert href.startswith(base_url + "/v1/documents/"), href
+        assert link.get_attribute("target") == "_blank"
+        assert "noopener" in link.get_attribute("rel")
+
+    pdf_links = [a.get_attribute("href")
+                 for a in driver.find_elements(By.CSS_SELECTOR, "#results a.source-link")
+                 if UNHCR_PDF in a.get_attribute("href")]
+    if pdf_links:
+        href = pdf_links[0]
+        assert re.search(r"/file#page=\d+$", href), href
+        pdf_passage = next(p for p in passages if p.find_element(
+            By.CSS_SELECTOR, "a.source-link").get_attribute("href") == href)
+        page = href.rsplit("#page=", 1)[1]
+        assert f"PDF page {page}" in pdf_passage.find_element(By.CSS_SELECTOR, ".citation").text
+        with _fetch(href.split("#", 1)[0]) as response:
+            assert response.status == 200
+            assert response.headers.get_content_type() == "application/pdf"
+            assert response.read(5) == b"%PDF-"
+
+    assert _console_errors(driver) == []
+
+
+def test_empty_question_shows_an_error_and_no_passages(driver, live_server):
+    _open_page(driver, live_server.base_url)
+    _ask(driver, "   ")
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "error").text.strip())
+    error = driver.find_element(By.ID, "error")
+    assert error.get_attribute("role") == "alert"
+    assert "question" in error.text.lower()
+    assert driver.find_elements(By.CSS_SELECTOR, "#results .passage") == []
+    # An error from the API itself ({"error": {"code", "message"}}) shows the same way.
+    driver.execute_script("var k = document.getElementById('k');"
+                          "k.options[k.selectedIndex].value = '99';")
+    _ask(driver, "refoulement")
+    WebDriverWait(driver, 30).until(
+        lambda d: "invalid_request" in d.find_element(By.ID, "error").text)
+    assert driver.find_elements(By.CSS_SELECTOR, "#results .passage") == []
+    # The page still works afterwards.
+    _open_page(driver, live_server.base_url)
+    _ask(driver, "refoulement")
+    WebDriverWait(driver, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#results .passage"))
+    assert driver.find_element(By.ID, "error").text.strip() == ""
+    assert _console_errors(driver) == []
+
+
+def test_markup_in_the_question_is_shown_as_text(driver, live_server):
+    _open_page(driver, live_server.base_url)
+    payload = "<script>alert(1)</script>"
+    _ask(driver, f"{payload} expulsion of refugees <img src=x onerror=alert(2)>")
+    _wait_done(driver)
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert  # noqa: B018 - the property raises when no alert is open
+    asked = driver.find_element(By.ID, "asked")
+    assert payload in asked.text
+    assert asked.find_elements(By.CSS_SELECTOR, "script, img") == []
+    assert driver.find_elements(By.CSS_SELECTOR, "main script, main img") == []
+    assert _console_errors(driver) == []
