@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from ingest.document import Document, SectionSpan
+from ingest.sentences import sentence_spans
 from ingest.tokens import count_tokens
 
 # A heading path component that names a citable unit: chunks never span two of these unless
@@ -17,8 +18,6 @@ _CITABLE = re.compile(
 )
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _LINE_BREAK = re.compile(r"\n")
-# Sentence ends: punctuation followed by space and something that starts a sentence.
-_SENTENCE_END = re.compile(r"(?<=[.;:!?])[\"”’)]?\s+(?=[\"“‘(\[]?[A-Z0-9])")
 _WORD = re.compile(r"\S+")
 
 SECTION_SEPARATOR = " > "
@@ -161,7 +160,7 @@ class StructureChunker:
         for para_start, para_end in _segments(text, start, end, _PARAGRAPH_BREAK):
             first = True
             for line_start, line_end in _segments(text, para_start, para_end, _LINE_BREAK):
-                for s_start, s_end in _segments(text, line_start, line_end, _SENTENCE_END):
+                for s_start, s_end in sentence_spans(text, line_start, line_end):
                     tokens = self.count(text[s_start:s_end])
                     if tokens <= target:
                         yield _Piece(s_start, s_end, tokens, first)

@@ -68,8 +68,15 @@ def passage_from_hit(rank: int, hit: Hit, title: str, highlights: list[tuple[int
                                      char_start=c.char_start, char_end=c.char_end))
 
 
-def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+def load_embedder(settings: Settings) -> Embedder:
     _set_threads(settings.threads)
+    if settings.embedder_backend != "torch":
+        from index.onnx_embedder import OnnxEmbedder
+
+        return OnnxEmbedder(settings.model, expected_sha256=settings.model_sha256,
+                            batch_size=settings.embed_batch_size,
+                            quantized=settings.embedder_backend == "onnx-int8",
+                            threads=settings.threads)
     return SentenceTransformerEmbedder(settings.model, expected_sha256=settings.model_sha256,
                                        batch_size=settings.embed_batch_size)
 

@@ -9,7 +9,8 @@ from collections.abc import Callable
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
-_SENTENCE = re.compile(r"[^.;:!?\n]+(?:[.;:!?]+[\"”’)]*|\n|$)")
+from ingest.sentences import line_sentence_spans
+
 _WORD = re.compile(r"\w+")
 _STOP = frozenset(STOPWORDS_EN)
 _stemmer = Stemmer.Stemmer("english")
@@ -20,19 +21,6 @@ def terms(text: str) -> list[str]:
     return _stemmer.stemWords([w for w in words if w not in _STOP])
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    spans = []
-    for m in _SENTENCE.finditer(text):
-        start, end = m.start(), m.end()
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end - start >= 3:
-            spans.append((start, end))
-    return spans
-
-
 def highlight(question: str, text: str, idf: Callable[[str], float], most: int = 3
               ) -> list[tuple[int, int]]:
     """Sentences sharing the most informative terms with the question, in text order.
@@ -40,7 +28,7 @@ def highlight(question: str, text: str, idf: Callable[[str], float], most: int =
     Scored by the summed IDF of shared (stemmed) terms, so a rare term such as "refoulement"
     outweighs a common one. With no shared term, the passage's first sentence stands in.
     """
-    spans = sentence_spans(text)
+    spans = line_sentence_spans(text)
     if not spans:
         return []
     wanted = set(terms(question))

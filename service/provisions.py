@@ -30,7 +30,7 @@ def find_references(question: str) -> list[ProvisionReference]:
     for n, (pattern, component) in enumerate(_REFERENCES):
         for m in pattern.finditer(question):
             number = re.escape(m.group(1))
-            regex = component.format(n=number) + r"(?![\w.]*\d)"
+            regex = component.format(n=number) + r"(?!\w|\.\d)"
             if regex in seen:
                 continue
             seen.add(regex)

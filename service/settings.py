@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -27,6 +28,8 @@ class Settings(BaseSettings):
     model: str = Field("default", description="sentence-transformers model name or folder; "
                        "'default' is all-MiniLM-L6-v2 from its installed package")
     model_sha256: str | None = Field(None, description="expected sha256 of model.safetensors")
+    embedder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch", description="torch (sentence-transformers), or onnxruntime fp32 / int8")
     chunk_target_tokens: int = Field(160, ge=16, le=2048)
     chunk_overlap_tokens: int = Field(24, ge=0, le=512)
     embed_batch_size: int = Field(64, ge=1, le=4096)

@@ -255,3 +255,36 @@ def test_rebuild_while_serving_switches_generation(client, live_server, shared_c
     assert status["report"]["unchanged_documents"] == before["documents"]
     assert "palermo" in after["passages"][0]["citation"]["document_id"]
     assert generations <= {before["generation"], after["index"]["generation"]}
+
+
+def test_admin_endpoints_refuse_everything_without_a_configured_key(live_server, embedder):
+    """A second real server over the same index, started in-process, with no admin key."""
+    import uvicorn
+
+    from service.app import create_app
+    from service.engine import AnswerEngine
+    from service.settings import load_settings
+    from tests.support import free_port
+
+    settings = load_settings(index_dir=live_server.index_dir, corpus_dir=live_server.corpus,
+                             admin_key="")
+    app = create_app(settings, AnswerEngine(settings, embedder=embedder))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+            for headers in ({}, {"Authorization": f"Bearer {ADMIN_KEY}"},
+                            {"Authorization": "Bearer anything"}):
+                assert error_of(c.post("/v1/index/rebuild", headers=headers),
+                                403)["code"] == "admin_disabled"
+                assert error_of(c.get("/v1/index/status", headers=headers), 403)
+            assert c.get("/readyz").status_code == 200
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
