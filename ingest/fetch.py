@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -13,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ingest.catalogue import Instrument, catalogue_for
+from ingest.document import sha256_file
 
 LOCK_FILE = "corpus.lock.json"
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
@@ -48,14 +48,6 @@ def _download(url: str, target: Path, timeout: float) -> None:
             out.write(block)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _fetch_one(item: Instrument, target: Path, mirror: Path | None, timeout: float) -> str:
     """Writes the document to a temporary file beside `target` and returns that file's sha256."""
     partial = target.with_name(target.name + ".partial")
@@ -70,7 +62,7 @@ def _fetch_one(item: Instrument, target: Path, mirror: Path | None, timeout: flo
             if not item.download_url:
                 raise ValueError("the catalogue gives no download_url for it; use --from MIRROR")
             _download(item.download_url, partial, timeout)
-        digest = _sha256(partial)
+        digest = sha256_file(partial)
         os.replace(partial, target)
         return digest
     finally:

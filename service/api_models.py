@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from service.engine import Passage
+
 MAX_QUESTION_CHARS = 2000
 
 
@@ -46,27 +48,6 @@ class AskRequest(BaseModel):
         return value
 
 
-class CitationOut(BaseModel):
-    document_id: str
-    title: str
-    source_path: str
-    section: str
-    page_start: int | None
-    page_end: int | None
-    page_label_start: str | None
-    page_label_end: str | None
-    char_start: int
-    char_end: int
-
-
-class PassageOut(BaseModel):
-    rank: int
-    score: float
-    text: str
-    highlights: list[tuple[int, int]]
-    citation: CitationOut
-
-
 class IndexInfo(BaseModel):
     generation: int
     documents: int
@@ -78,7 +59,7 @@ class AskResponse(BaseModel):
     mode: str
     took_ms: float
     index: IndexInfo
-    passages: list[PassageOut]
+    passages: list[Passage]  # the engine's dataclasses: one definition of the fields
 
 
 class DocumentOut(BaseModel):
