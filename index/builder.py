@@ -20,7 +20,7 @@ from index.generations import (
     read_manifest,
 )
 from index.lexical import Bm25Index
-from index.vector_store import VectorStore, create_store, load_store
+from index.vector_store import VectorStore, create_store, fork_store
 from ingest.catalogue import Catalogue, catalogue_for
 from ingest.chunker import Chunk, ChunkSettings, StructureChunker
 from ingest.document import DocumentReadError, sha256_bytes
@@ -110,7 +110,7 @@ class IndexBuilder:
     def _build_into(self, folder: Path, corpus_dir: Path, catalogue: Catalogue,
                     previous: Path | None) -> BuildReport:
         old = ChunkStore(previous / DB_FILE, readonly=True) if previous else None
-        store: VectorStore = (load_store(self.store_kind, previous) if previous
+        store: VectorStore = (fork_store(self.store_kind, previous) if previous
                               else create_store(self.store_kind, self.embedder.dimension))
         next_id = (read_manifest(previous)["next_chunk_id"] if previous else 1)
         new = ChunkStore(folder / DB_FILE)

@@ -79,4 +79,5 @@ class FaissStore:
         return int(self.index.ntotal)
 
 
-register_store("faiss", FaissStore, FaissStore.load)
+# Loading reads the whole index into memory, so a loaded store is already an independent copy.
+register_store("faiss", FaissStore, FaissStore.load, fork=FaissStore.load)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -35,14 +36,30 @@ class VectorStore(Protocol):
 
 StoreFactory = Callable[[int], VectorStore]
 StoreLoader = Callable[[Path], VectorStore]
-_REGISTRY: dict[str, tuple[StoreFactory, StoreLoader]] = {}
 
 
-def register_store(kind: str, factory: StoreFactory, loader: StoreLoader) -> None:
-    _REGISTRY[kind] = (factory, loader)
+@dataclass(frozen=True, slots=True)
+class StoreKind:
+    """How to make, load and copy one kind of store.
+
+    `fork` opens a previous generation's store as a copy that a build may change freely: the
+    previous generation must stay intact until the new one is published.
+    """
+
+    create: StoreFactory
+    load: StoreLoader
+    fork: StoreLoader
 
 
-def _entry(kind: str) -> tuple[StoreFactory, StoreLoader]:
+_REGISTRY: dict[str, StoreKind] = {}
+
+
+def register_store(kind: str, create: StoreFactory, load: StoreLoader,
+                   fork: StoreLoader | None = None) -> None:
+    _REGISTRY[kind] = StoreKind(create, load, fork or load)
+
+
+def _entry(kind: str) -> StoreKind:
     import index.faiss_store  # noqa: F401  (registers the built-in stores)
 
     try:
@@ -53,8 +70,14 @@ def _entry(kind: str) -> tuple[StoreFactory, StoreLoader]:
 
 
 def create_store(kind: str, dimension: int) -> VectorStore:
-    return _entry(kind)[0](dimension)
+    return _entry(kind).create(dimension)
 
 
 def load_store(kind: str, folder: Path) -> VectorStore:
-    return _entry(kind)[1](folder)
+    """The store of a published generation, for searching."""
+    return _entry(kind).load(folder)
+
+
+def fork_store(kind: str, folder: Path) -> VectorStore:
+    """A changeable copy of a published generation's store, for an incremental build."""
+    return _entry(kind).fork(folder)
