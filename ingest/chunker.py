@@ -171,15 +171,28 @@ class StructureChunker:
                         first = False
 
     def _word_windows(self, text: str, start: int, end: int) -> Iterator[tuple[int, int, int]]:
-        """Splits an overlong sentence at word boundaries (or inside a word if it must)."""
+        """Splits an overlong sentence at word boundaries (or inside a word if it must).
+
+        Each window is found by galloping then bisecting over word counts, so a sentence of
+        n characters costs O(n log n) tokenization rather than O(n^2) (a 50 MB single-line
+        file must not stall the build).
+        """
         target = self.settings.target_tokens
-        words = [(m.start() + start, m.end() + start) for m in _WORD.finditer(text[start:end])]
+        words = [(m.start() + start, m.end() + start) for m in _WORD.finditer(text, start, end)]
+
+        def fits(i: int, j: int) -> bool:  # do words[i:j] fit the target?
+            return self.count(text[words[i][0]:words[j - 1][1]]) <= target
+
         i = 0
         while i < len(words):
-            j = i + 1
-            while j < len(words) and self.count(text[words[i][0]:words[j][1]]) <= target:
-                j += 1
-            w_start, w_end = words[i][0], words[j - 1][1]
+            good, step = i + 1, 1
+            while good + step <= len(words) and fits(i, good + step):
+                good, step = good + step, step * 2
+            bad = min(good + step, len(words) + 1)
+            while bad - good > 1:
+                middle = (good + bad) // 2
+                good, bad = (middle, bad) if fits(i, middle) else (good, middle)
+            w_start, w_end = words[i][0], words[good - 1][1]
             tokens = self.count(text[w_start:w_end])
             if tokens > target:  # a single giant "word": cut it by characters
                 step = max(1, (w_end - w_start) * target // tokens)
@@ -188,7 +201,7 @@ class StructureChunker:
                     yield s, e, self.count(text[s:e])
             else:
                 yield w_start, w_end, tokens
-            i = j
+            i = good
 
     # -- the embedder's limit ----------------------------------------------------------------
 
