@@ -178,7 +178,7 @@ class StructureChunker:
         file must not stall the build).
         """
         target = self.settings.target_tokens
-        words = [(m.start() + start, m.end() + start) for m in _WORD.finditer(text, start, end)]
+        words = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
 
         def fits(i: int, j: int) -> bool:  # do words[i:j] fit the target?
             return self.count(text[words[i][0]:words[j - 1][1]]) <= target
