@@ -59,7 +59,11 @@ class FaissStore:
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / INDEX_FILE
         partial = folder / (INDEX_FILE + ".partial")
-        faiss.write_index(self.index, str(partial))
+        try:
+            faiss.write_index(self.index, str(partial))
+        except RuntimeError as exc:  # FAISS reports a failed write (e.g. a full disk) this way
+            partial.unlink(missing_ok=True)
+            raise VectorStoreError(f"cannot write FAISS index {target}: {exc}") from exc
         with partial.open("rb") as f:
             os.fsync(f.fileno())
         os.replace(partial, target)

@@ -46,7 +46,11 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 
 class BodyLimit:
-    """Refuses request bodies over a size limit (413) before the app reads them."""
+    """Refuses request bodies over a size limit with 413, before the app parses them.
+
+    A declared Content-Length is checked at once; a chunked body is read here up to the limit
+    (at most `limit` bytes are buffered) and handed on as one message.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -54,21 +58,32 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        too_large = _error(413, "body_too_large", f"request body over {self.limit} bytes")
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            return await _error(413, "body_too_large",
-                                f"request body over {self.limit} bytes")(scope, receive, send)
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.limit:
+                return await too_large(scope, receive, send)
+            return await self.app(scope, receive, send)
+        body = bytearray()
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise ApiError(413, "body_too_large", f"request body over {self.limit} bytes")
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                return await too_large(scope, receive, send)
+            if not message.get("more_body", False):
+                break
+        delivered = False
 
-        await self.app(scope, limited, send)
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
 
 
 class RebuildJob:
