@@ -16,14 +16,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,milvus]'
 	touch $@
 
 serve: install
 	$(BIN)/policyqa serve --corpus $(CORPUS)
 
+# pytest, then the Milvus store against a real Milvus server in a loopback-only network namespace.
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	bash .ci/milvus-tests
 
 clean:
 	rm -rf $(VENV) .policyqa .pytest_cache .hypothesis

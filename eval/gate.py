@@ -71,6 +71,7 @@ def measure(shared_corpus: Path, workdir: Path, embedder=None) -> tuple[dict[str
     judge = QuoteJudge(eval_set.queries, retriever, GATE_KS, 100)
     result = run_mode(eval_set, retriever, judge, GATE_MODE, progress=False)
     info = {"questions": len(eval_set.queries), "documents": report.documents,
+            "model": embedder.name,
             "chunks": report.chunks, "unlocated_quotes": judge.unlocated,
             "seconds": result.seconds, "questions_detail": result.questions}
     return result.metrics, info
@@ -99,7 +100,7 @@ def record(shared_corpus: Path, workdir: Path, path: Path = THRESHOLDS) -> dict:
         "thresholds": {m: round(max(metrics[m] - MARGIN, 0.0), 4) for m in GATE_METRICS},
         "date": time.strftime("%Y-%m-%d"),
         "command": "python -m eval.gate --record --shared-corpus " + str(shared_corpus),
-        "model": "sentence-transformers/all-MiniLM-L6-v2 (default settings)",
+        "model": f"{info['model']} (default chunking)",
     }
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return data

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,13 +23,22 @@ from index.generations import (
     read_manifest,
 )
 from index.lexical import Bm25Index
-from index.vector_store import VectorStore, create_store, fork_store
+from index.vector_store import (
+    VectorStore,
+    VectorStoreError,
+    create_store,
+    discard_store,
+    fork_store,
+)
 from ingest.catalogue import Catalogue, catalogue_for
 from ingest.chunker import Chunk, ChunkSettings, StructureChunker
 from ingest.document import DocumentReadError, sha256_bytes
 from ingest.pipeline import Skipped, SourceFile, discover, load_document, read_bytes
 
 FORMAT_VERSION = 1
+# Chunks waiting for embedding are flushed this many at a time (sorted by length, then embedded
+# in batches of `embed_batch`): bounded memory, little padding.
+FLUSH_EVERY = 4096
 Progress = Callable[[str, int, int], None]  # stage, done, total
 
 
@@ -87,28 +99,36 @@ class IndexBuilder:
         if not corpus_dir.is_dir():
             raise BuildError(f"corpus folder {corpus_dir} does not exist")
         catalogue = catalogue if catalogue is not None else catalogue_for(corpus_dir)
-        with build_lock(self.index_dir):
-            previous = current_generation(self.index_dir)
-            if previous is not None and read_manifest(previous).get("fingerprint") \
-                    != self.fingerprint():
-                full = True  # another model or chunking: nothing old can be reused
-            reuse = previous if previous is not None and not full else None
+        with ExitStack() as stack:
             try:
+                stack.enter_context(build_lock(self.index_dir))
+                previous = current_generation(self.index_dir)
                 folder = new_build_folder(self.index_dir)
             except OSError as exc:
-                raise BuildError(f"cannot write to index folder {self.index_dir}: {exc}") from exc
+                raise BuildError(f"cannot write to index folder {self.index_dir}: "
+                                 f"{exc.strerror or exc}") from exc
+            old = read_manifest(previous).get("fingerprint", {}) if previous else {}
+            new = self.fingerprint()
+            if any(old.get(key) != new[key] for key in new if key != "chunking"):
+                full = True  # another model or store: no stored vector can be reused
+            reuse = previous if previous is not None and not full else None
+            # Other chunking: every document is chunked again, but a chunk whose embedded text
+            # is unchanged keeps its vector.
+            rechunk = old.get("chunking") != new["chunking"]
             try:
-                report = self._build_into(folder, corpus_dir, catalogue, reuse)
-            except OSError as exc:
+                report = self._build_into(folder, corpus_dir, catalogue, reuse, rechunk)
+            except (OSError, sqlite3.Error, VectorStoreError) as exc:
+                # A full disk or a vanished folder: free what this build wrote, keep the live one.
+                shutil.rmtree(folder, ignore_errors=True)
                 raise BuildError(f"index folder {self.index_dir} could not be written "
-                                 f"({exc.strerror or exc}); the previous generation is "
-                                 "still live") from exc
+                                 f"({getattr(exc, 'strerror', None) or exc}); the previous "
+                                 "generation is still live") from exc
             report.full = reuse is None
             report.seconds = round(time.perf_counter() - started, 3)
             return report
 
     def _build_into(self, folder: Path, corpus_dir: Path, catalogue: Catalogue,
-                    previous: Path | None) -> BuildReport:
+                    previous: Path | None, rechunk: bool = False) -> BuildReport:
         old = ChunkStore(previous / DB_FILE, readonly=True) if previous else None
         store: VectorStore = (fork_store(self.store_kind, previous) if previous
                               else create_store(self.store_kind, self.embedder.dimension))
@@ -127,7 +147,7 @@ class IndexBuilder:
                 data = read_bytes(source)
                 content_hash = sha256_bytes(data)
                 del data
-                if old and old_hashes.get(source.id) == content_hash:
+                if old and not rechunk and old_hashes.get(source.id) == content_hash:
                     new.copy_document_from(old, source.id)
                     report.unchanged_documents += 1
                     continue
@@ -155,7 +175,7 @@ class IndexBuilder:
             new.put_chunks(assigned)
             report.truncated_chunks += sum(c.embed_tokens > self.embedder.max_tokens
                                            for c in chunks)
-            if len(pending.ids) >= self.embed_batch:
+            if len(pending.ids) >= FLUSH_EVERY:
                 report.embedded_chunks += self._flush(store, pending)
         report.embedded_chunks += self._flush(store, pending)
         removed = [d for d in old_hashes if d not in seen]
@@ -181,7 +201,7 @@ class IndexBuilder:
                     "model": self.embedder.name, "corpus": str(corpus_dir.resolve()),
                     "skipped": report.skipped, "truncated_chunks": report.truncated_chunks,
                     "warnings": index_warnings, "created": time.time()}
-        live = publish(self.index_dir, folder, manifest)
+        live = publish(self.index_dir, folder, manifest, on_discard=_discard_generation_store)
         report.generation = read_manifest(live)["generation"]
         return report
 
@@ -206,15 +226,27 @@ class IndexBuilder:
         if not pending.ids:
             return 0
         done = 0
-        for start in range(0, len(pending.texts), self.embed_batch):
-            texts = pending.texts[start:start + self.embed_batch]
-            vectors = self.embedder.encode(texts)
-            store.add(np.asarray(pending.ids[start:start + len(texts)]), vectors)
-            done += len(texts)
+        # Batches of similar lengths pad less: sorting the whole backlog by length first keeps
+        # the embedder's work close to a bare encode of all texts at once.
+        order = sorted(range(len(pending.texts)), key=lambda i: len(pending.texts[i]))
+        for start in range(0, len(order), self.embed_batch):
+            batch = order[start:start + self.embed_batch]
+            vectors = self.embedder.encode([pending.texts[i] for i in batch])
+            store.add(np.asarray([pending.ids[i] for i in batch], dtype=np.int64), vectors)
+            done += len(batch)
             self.progress("embed", done, len(pending.texts))
         pending.ids.clear()
         pending.texts.clear()
         return done
+
+
+def _discard_generation_store(generation: Path) -> None:
+    """Frees an old generation's store (e.g. drops its Milvus collection) before it is removed."""
+    try:
+        kind = read_manifest(generation)["fingerprint"]["store"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # an incomplete or foreign folder: nothing to free but its files
+    discard_store(kind, generation)
 
 
 __all__ = ["BuildError", "BuildReport", "IndexBuilder", "Skipped"]

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +22,7 @@ CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
 _GEN_PREFIX = "gen-"
 _BUILD_PREFIX = "building-"
+_log = logging.getLogger(__name__)
 
 
 class IndexNotFoundError(Exception):
@@ -93,8 +95,13 @@ def new_build_folder(index_dir: Path) -> Path:
     return folder
 
 
-def publish(index_dir: Path, build_folder: Path, manifest: dict, keep: int = 2) -> Path:
-    """Makes a finished build the live generation: data first, then the pointer, both durable."""
+def publish(index_dir: Path, build_folder: Path, manifest: dict, keep: int = 2,
+            on_discard: Callable[[Path], None] | None = None) -> Path:
+    """Makes a finished build the live generation: data first, then the pointer, both durable.
+
+    `on_discard(folder)` runs before each old generation folder is removed (e.g. to drop a
+    server-side collection); when it raises, that folder is kept and retried by the next publish.
+    """
     number = next_generation_number(index_dir)
     manifest = {**manifest, "generation": number}
     (build_folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
@@ -108,13 +115,20 @@ def publish(index_dir: Path, build_folder: Path, manifest: dict, keep: int = 2) 
         os.fsync(f.fileno())
     os.replace(pointer_tmp, index_dir / CURRENT_FILE)
     _fsync_dir(index_dir)
-    _drop_old(index_dir, target, keep)
+    _drop_old(index_dir, target, keep, on_discard)
     return target
 
 
-def _drop_old(index_dir: Path, live: Path, keep: int) -> None:
+def _drop_old(index_dir: Path, live: Path, keep: int,
+              on_discard: Callable[[Path], None] | None = None) -> None:
     # Readers that still hold an older generation keep working: its files stay open until closed.
     older = sorted((p for p in index_dir.glob(_GEN_PREFIX + "*") if p.is_dir() and p != live),
                    key=generation_number)
     for folder in older[: max(len(older) - (keep - 1), 0)]:
+        if on_discard is not None:
+            try:
+                on_discard(folder)
+            except Exception as exc:  # noqa: BLE001 - the new generation is live already
+                _log.warning("kept old generation %s: could not free its store: %s", folder, exc)
+                continue
         shutil.rmtree(folder, ignore_errors=True)

@@ -88,8 +88,13 @@ class IndexSearcher:
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid",
                allowed: np.ndarray | None = None, candidates: int = 100,
-               boost: list[int] | None = None) -> list[Hit]:
-        """Top-k chunks. `boost` ranks known chunk ids (e.g. a named provision) first."""
+               boost: list[int] | None = None, prefer: np.ndarray | None = None) -> list[Hit]:
+        """Top-k chunks. `boost` ranks known chunk ids (e.g. a named provision) first.
+
+        `prefer` (chunk ids, e.g. of the instruments a question names) adds a second ranking
+        per retriever restricted to them, so they get a second vote in the fusion without
+        shutting out everything else.
+        """
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         depth = max(k, candidates)
@@ -98,6 +103,12 @@ class IndexSearcher:
             rankings.append(self.dense(query, depth, allowed))
         if mode in ("hybrid", "lexical"):
             rankings.append(self.lexical_ids(query, depth, allowed))
+        if prefer is not None and len(prefer):
+            preferred = prefer if allowed is None else np.intersect1d(prefer, allowed)
+            if mode in ("hybrid", "dense"):
+                rankings.append(self.dense(query, depth, preferred))
+            if mode in ("hybrid", "lexical"):
+                rankings.append(self.lexical_ids(query, depth, preferred))
         fused = reciprocal_rank_fusion(rankings)
         if boost:
             allowed_set = set(allowed.tolist()) if allowed is not None else None

@@ -36,6 +36,7 @@ class VectorStore(Protocol):
 
 StoreFactory = Callable[[int], VectorStore]
 StoreLoader = Callable[[Path], VectorStore]
+StoreDiscarder = Callable[[Path], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,24 +44,28 @@ class StoreKind:
     """How to make, load and copy one kind of store.
 
     `fork` opens a previous generation's store as a copy that a build may change freely: the
-    previous generation must stay intact until the new one is published.
+    previous generation must stay intact until the new one is published. `discard`, when set,
+    frees what a generation's store holds outside its folder (e.g. a server-side collection)
+    before that folder is removed.
     """
 
     create: StoreFactory
     load: StoreLoader
     fork: StoreLoader
+    discard: StoreDiscarder | None = None
 
 
 _REGISTRY: dict[str, StoreKind] = {}
 
 
 def register_store(kind: str, create: StoreFactory, load: StoreLoader,
-                   fork: StoreLoader | None = None) -> None:
-    _REGISTRY[kind] = StoreKind(create, load, fork or load)
+                   fork: StoreLoader | None = None, discard: StoreDiscarder | None = None) -> None:
+    _REGISTRY[kind] = StoreKind(create, load, fork or load, discard)
 
 
 def _entry(kind: str) -> StoreKind:
     import index.faiss_store  # noqa: F401  (registers the built-in stores)
+    import index.milvus_store  # noqa: F401  (imports pymilvus only when used)
 
     try:
         return _REGISTRY[kind]
@@ -81,3 +86,10 @@ def load_store(kind: str, folder: Path) -> VectorStore:
 def fork_store(kind: str, folder: Path) -> VectorStore:
     """A changeable copy of a published generation's store, for an incremental build."""
     return _entry(kind).fork(folder)
+
+
+def discard_store(kind: str, folder: Path) -> None:
+    """Frees a generation's store before its folder is removed; a no-op for file-only stores."""
+    discard = _entry(kind).discard
+    if discard is not None:
+        discard(folder)

@@ -21,6 +21,7 @@ _LINE_BREAK = re.compile(r"\n")
 _WORD = re.compile(r"\S+")
 
 SECTION_SEPARATOR = " > "
+CHUNKER_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,8 @@ class ChunkSettings:
             raise ValueError("chunk overlap must be between 0 and half the target")
 
     def fingerprint(self) -> str:
-        return (f"target={self.target_tokens},overlap={self.overlap_tokens},"
+        # CHUNKER_VERSION changes whenever the same settings would cut chunks differently.
+        return (f"v{CHUNKER_VERSION},target={self.target_tokens},overlap={self.overlap_tokens},"
                 f"tiny={self.tiny_tokens},prefix={self.max_prefix_tokens}")
 
 
@@ -80,6 +82,7 @@ class StructureChunker:
         self.limit_counter = limit_counter
         self.limit = limit
         self.count = token_counter
+        self._prefixes: dict[tuple[str, tuple[str, ...]], str] = {}
 
     def chunk(self, doc: Document) -> list[Chunk]:
         chunks: list[Chunk] = []
@@ -219,6 +222,12 @@ class StructureChunker:
 
     def prefix(self, title: str, path: tuple[str, ...]) -> str:
         """Title and heading path, cut from the top of the path until it fits its budget."""
+        key = (title, path)
+        if key not in self._prefixes:  # every chunk of a section shares its prefix
+            self._prefixes[key] = self._make_prefix(title, path)
+        return self._prefixes[key]
+
+    def _make_prefix(self, title: str, path: tuple[str, ...]) -> str:
         budget = self.settings.max_prefix_tokens
         parts = list(path)
         while True:

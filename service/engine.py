@@ -69,7 +69,6 @@ def passage_from_hit(rank: int, hit: Hit, title: str, highlights: list[tuple[int
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    _set_threads(settings.threads)
     if settings.embedder_backend != "torch":
         from index.onnx_embedder import OnnxEmbedder
 
@@ -77,6 +76,7 @@ def load_embedder(settings: Settings) -> Embedder:
                             batch_size=settings.embed_batch_size,
                             quantized=settings.embedder_backend == "onnx-int8",
                             threads=settings.threads)
+    _set_threads(settings.threads)
     return SentenceTransformerEmbedder(settings.model, expected_sha256=settings.model_sha256,
                                        batch_size=settings.embed_batch_size)
 
@@ -150,9 +150,12 @@ class AnswerEngine:
         if searcher is None:
             raise LookupError("no index is loaded yet")
         allowed = searcher.allowed_ids(document_ids, filters)
-        boost = self.provision_chunks(searcher, question)
+        named = named_documents(question, self.catalogue, {d.id for d in searcher.documents})
+        boost = self.provision_chunks(searcher, question, named)
+        prefer = searcher.allowed_ids(named) if named else None
         depth = k if max_context_tokens is None else max(k * 4, 20)
-        hits = searcher.search(question, k=depth, mode=mode, allowed=allowed, boost=boost)
+        hits = searcher.search(question, k=depth, mode=mode, allowed=allowed, boost=boost,
+                               prefer=prefer)
         if max_context_tokens is not None:
             hits = fit_budget(hits, max_context_tokens, k)
         hits = hits[:k]
@@ -166,7 +169,8 @@ class AnswerEngine:
                       generation=searcher.generation, documents=searcher.document_count,
                       chunks=searcher.chunk_count, passages=passages)
 
-    def provision_chunks(self, searcher: IndexSearcher, question: str) -> list[int]:
+    def provision_chunks(self, searcher: IndexSearcher, question: str, named: list[str]
+                         ) -> list[int]:
         """Chunks of the provision a question names ("Article 33 of the Refugee Convention").
 
         An article or section number counts only with an instrument the catalogue knows by
@@ -177,7 +181,6 @@ class AnswerEngine:
         if not references:
             return []
         indexed = {d.id for d in searcher.documents}
-        named = named_documents(question, self.catalogue, indexed)
         statute_docs = ([d.id for d in searcher.documents
                          if d.metadata.get("jurisdiction") == "us"] or sorted(indexed))
         found: list[int] = []

@@ -133,3 +133,15 @@ def test_killed_build_leaves_previous_generation_live(shared_corpus, corpus, tmp
     vectors_ok = searcher.search("expel or return a refugee to the frontiers", k=3)
     assert any("refugee_convention" in h.chunk.document_id for h in vectors_ok)
     assert np.isfinite([h.score for h in vectors_ok]).all()
+
+
+def test_new_chunking_rechunks_every_document_but_keeps_unchanged_vectors(corpus, tmp_path,
+                                                                          embedder):
+    first = IndexBuilder(tmp_path / "idx", embedder, ChunkSettings()).build(corpus)
+    changed = IndexBuilder(tmp_path / "idx", embedder, ChunkSettings(tiny_tokens=12))
+    second = changed.build(corpus)
+    assert second.read_documents == 3 and second.unchanged_documents == 0
+    assert second.reused_chunks >= first.chunks // 2
+    assert second.embedded_chunks == second.chunks - second.reused_chunks
+    searcher = IndexSearcher.open(tmp_path / "idx", embedder)
+    assert searcher.store.count() == searcher.chunk_count == second.chunks

@@ -1,13 +1,34 @@
-"""The conformance suite every vector store must pass (run once per registered store)."""
+"""The conformance suite every vector store must pass (run once per registered store).
+
+Milvus runs when POLICYQA_MILVUS_URI names a server that answers (see .ci/milvus-tests).
+"""
 
 from __future__ import annotations
+
+import os
+import uuid
 
 import numpy as np
 import pytest
 
 from index.vector_store import VectorStoreError, create_store, load_store
 
-STORES = ["faiss"]
+
+def _milvus_param():
+    uri = os.environ.get("POLICYQA_MILVUS_URI")
+    if not uri:
+        return pytest.param("milvus", marks=pytest.mark.skip(
+            reason="POLICYQA_MILVUS_URI is not set (.ci/milvus-tests runs a server)"))
+    from index.milvus_store import server_problem
+
+    problem = server_problem(uri)
+    if problem:
+        return pytest.param("milvus", marks=pytest.mark.skip(reason=problem))
+    return "milvus"
+
+
+# "faiss-hnsw" is the FAISS store with its HNSW index (the `faiss_index` setting), not a kind.
+STORES = ["faiss", "faiss-hnsw", _milvus_param()]
 DIM = 16
 
 
@@ -18,8 +39,26 @@ def _vectors(n: int, seed: int = 0) -> np.ndarray:
 
 
 @pytest.fixture(params=STORES)
-def kind(request) -> str:
-    return request.param
+def kind(request, monkeypatch) -> str:
+    if request.param == "faiss-hnsw":
+        from index import faiss_store
+
+        monkeypatch.setitem(faiss_store._configured, "index", "hnsw")
+        yield "faiss"
+        return
+    if request.param != "milvus":
+        yield request.param
+        return
+    from index.milvus_store import client_for
+
+    # A prefix of this test's own, so that every collection it made is dropped afterwards.
+    prefix = f"policyqa_test_{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("POLICYQA_MILVUS_PREFIX", prefix)
+    yield request.param
+    client = client_for()
+    for name in client.list_collections():
+        if name.startswith(prefix):
+            client.drop_collection(name)
 
 
 def test_add_search_returns_exact_neighbours(kind):

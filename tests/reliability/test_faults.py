@@ -32,7 +32,8 @@ import os, signal, sys
 from pathlib import Path
 import index.faiss_store as faiss_store, index.generations as generations, index.lexical as lexical
 from index.builder import IndexBuilder
-from index.embedder import SentenceTransformerEmbedder
+from service.engine import load_embedder
+from service.settings import load_settings
 from ingest.chunker import ChunkSettings
 
 index_dir, corpus, point = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
@@ -82,7 +83,7 @@ def progress(s, done, total):
     if s == stage and str(done) == count:
         die()
 
-IndexBuilder(index_dir, SentenceTransformerEmbedder(), ChunkSettings(), embed_batch=8,
+IndexBuilder(index_dir, load_embedder(load_settings()), ChunkSettings(), embed_batch=8,
              progress=progress).build(corpus)
 """
 

@@ -60,7 +60,7 @@ def test_ask_prints_cited_passages(built):
     # full-corpus ranking of Article 33 first is checked by the treaty evaluation set.
     citations = [line for line in lines if line[:3] in ("1. ", "2. ")]
     assert any("Article 33 – Prohibition of Expulsion" in line for line in citations)
-    assert any(line.strip().startswith("No Contracting State shall expel") for line in lines)
+    assert any("1. No Contracting State shall expel" in line for line in lines)
     data = json.loads(policyqa("ask", "mutual legal assistance request by a foreign state",
                                "--json", "--index-dir", str(index_dir), "--mode", "lexical",
                                "--document", "legislation/canada/ca_mutual_legal_assistance_"

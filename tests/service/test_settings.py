@@ -27,7 +27,7 @@ def test_defaults_and_validation(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings()
     assert settings.index_dir == Path(".policyqa") and settings.admin_key is None
-    assert settings.cors_origins == [] and settings.embedder_backend == "torch"
+    assert settings.cors_origins == [] and settings.embedder_backend == "onnx-int8"
     with pytest.raises(SettingsError, match="port"):
         load_settings(port=70000)
     with pytest.raises(SettingsError, match="embedder_backend"):

@@ -1,0 +1,414 @@
+"""Milvus implementation of the vector store: one collection per index generation.
+
+Chosen with `POLICYQA_VECTOR_STORE=milvus`; needs the optional extra (`pip install
+'policyqa[milvus]'`). Where the server is:
+
+    POLICYQA_MILVUS_URI     "http://127.0.0.1:19530" by default; a standalone server, a cluster's
+                            proxy, or a local ``*.db`` file for Milvus Lite
+    POLICYQA_MILVUS_TOKEN   optional, "user:password" or an API key
+    POLICYQA_MILVUS_PREFIX  optional collection name prefix, "policyqa" by default
+
+`load_settings` passes the two settings fields `milvus_uri` / `milvus_token` here with
+`configure()`, so a TOML config file or flags work as well as the environment; code that never
+calls it reads the environment.
+
+Generations: every build writes a new collection named ``<prefix>_<unique build id>``. `fork`
+copies a published generation's collection into a new one, so the published one is never
+changed. `save(folder)` writes ``milvus.json`` (collection, URI, dimension) into the generation
+folder; `load(folder)` opens that collection on the configured server. When `publish()` removes an
+old generation folder, `discard(folder)` drops its collection first.
+
+Exact search: the vector field has a FLAT index with metric IP (inner product on the caller's
+L2-normalized vectors), like the FAISS store; set POLICYQA_MILVUS_INDEX=HNSW for approximate
+search on very large collections.
+
+Consistency: a store being built (create/fork) reads with Strong consistency, so a build's deletes
+and inserts are visible to its next call at once. A published generation never changes again, so
+`save` records the timestamp of the collection's last write and a loaded store reads as of that
+timestamp (plus any later write of its own): exactly as consistent, without Strong's wait for the
+next time tick (up to ~200 ms per search on Milvus 2.3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.vector_store import VectorStoreError, register_store
+
+META_FILE = "milvus.json"
+DEFAULT_URI = "http://127.0.0.1:19530"
+ID_FIELD = "chunk_id"
+VECTOR_FIELD = "vector"
+CONSISTENCY = "Strong"
+# Milvus refuses a search limit or a query window (offset + limit) above 16384.
+MAX_TOPK = 16384
+# Ids per `chunk_id in [...]` expression: keeps each expression around 100-200 kB, well inside
+# the proxy's gRPC message limit and fast to parse.
+IN_CHUNK = 10_000
+INSERT_BATCH = 8_192  # 384-d float32 rows: ~12.6 MB per insert request (gRPC limit is 64 MB)
+COPY_BATCH = 8_192
+
+_config: dict[str, str | None] = {}
+_clients: dict[tuple[str, str], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def configure(uri: str | None = None, token: str | None = None) -> None:
+    """Sets the server used by this process (from Settings); None falls back to the environment."""
+    _config["uri"] = uri or None
+    _config["token"] = token or None
+
+
+def configured_uri() -> str:
+    return _config.get("uri") or os.environ.get("POLICYQA_MILVUS_URI") or DEFAULT_URI
+
+
+def _configured_token() -> str:
+    return _config.get("token") or os.environ.get("POLICYQA_MILVUS_TOKEN") or ""
+
+
+def _prefix() -> str:
+    return os.environ.get("POLICYQA_MILVUS_PREFIX") or "policyqa"
+
+
+def _pymilvus():
+    try:
+        import pymilvus
+    except ImportError:
+        raise VectorStoreError("the milvus vector store needs pymilvus: "
+                               "pip install 'policyqa[milvus]'") from None
+    return pymilvus
+
+
+def client_for(uri: str | None = None, token: str | None = None):
+    """One shared MilvusClient per (uri, token) per process (gRPC channels are thread-safe)."""
+    uri = uri or configured_uri()
+    token = _configured_token() if token is None else token
+    key = (uri, token)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            pymilvus = _pymilvus()
+            try:
+                client = pymilvus.MilvusClient(uri=uri, token=token, timeout=30)
+            except Exception as exc:  # pymilvus raises MilvusException or grpc errors
+                raise VectorStoreError(f"cannot connect to Milvus at {uri}: {exc}") from exc
+            _clients[key] = client
+        return client
+
+
+def server_problem(uri: str | None = None, timeout: float = 5.0) -> str | None:
+    """None when a Milvus server answers at `uri` (default: the configured one), else why not."""
+    uri = uri or configured_uri()
+    try:
+        pymilvus = _pymilvus()
+    except VectorStoreError as exc:
+        return str(exc)
+    try:
+        client = pymilvus.MilvusClient(uri=uri, token=_configured_token(), timeout=timeout)
+        try:
+            client.list_collections(timeout=timeout)
+        finally:
+            client.close()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not usable"
+        return f"Milvus at {uri} does not answer: {type(exc).__name__}: {exc}"
+    return None
+
+
+def close_clients() -> None:
+    with _clients_lock:
+        for client in _clients.values():
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+        _clients.clear()
+
+
+def _new_collection_name() -> str:
+    return f"{_prefix()}_{uuid.uuid4().hex}"
+
+
+def _empty() -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+
+
+def _in_expr(ids: np.ndarray) -> str:
+    return f"{ID_FIELD} in [{','.join(map(str, ids.tolist()))}]"
+
+
+class MilvusStore:
+    kind = "milvus"
+
+    def __init__(self, client: Any, collection: str, dimension: int, uri: str,
+                 read_ts: int | None = None) -> None:
+        self.client = client
+        self.collection = collection
+        self.dimension = dimension
+        self.uri = uri
+        # None: Strong reads. Else: reads guaranteed to see everything written up to read_ts.
+        self.read_ts = read_ts
+
+    def _consistency(self) -> dict[str, Any]:
+        if self.read_ts is None:
+            return {"consistency_level": CONSISTENCY}
+        from pymilvus.client import ts_utils
+
+        guarantee = max(self.read_ts, ts_utils.get_collection_ts(self.collection) or 0)
+        return {"consistency_level": "Customized", "guarantee_timestamp": guarantee or 1}
+
+    # -- making, opening and copying collections ------------------------------------------
+
+    @classmethod
+    def create(cls, dimension: int) -> MilvusStore:
+        pymilvus = _pymilvus()
+        uri = configured_uri()
+        client = client_for(uri)
+        name = _new_collection_name()
+        schema = pymilvus.MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field(ID_FIELD, pymilvus.DataType.INT64, is_primary=True)
+        schema.add_field(VECTOR_FIELD, pymilvus.DataType.FLOAT_VECTOR, dim=dimension)
+        index_params = pymilvus.MilvusClient.prepare_index_params()
+        index_type = (os.environ.get("POLICYQA_MILVUS_INDEX") or "FLAT").upper()
+        params = {"M": 16, "efConstruction": 200} if index_type == "HNSW" else {}
+        index_params.add_index(field_name=VECTOR_FIELD, index_type=index_type, metric_type="IP",
+                               params=params)
+        try:
+            # With index_params the collection is also loaded, so it can be searched at once.
+            client.create_collection(name, schema=schema, index_params=index_params,
+                                     consistency_level=CONSISTENCY)
+        except Exception as exc:
+            raise VectorStoreError(f"cannot create Milvus collection {name} at {uri}: "
+                                   f"{exc}") from exc
+        return cls(client, name, dimension, uri)
+
+    @staticmethod
+    def _read_meta(folder: Path) -> dict:
+        path = folder / META_FILE
+        try:
+            meta = json.loads(path.read_text())
+            return {"collection": str(meta["collection"]), "dimension": int(meta["dimension"]),
+                    "uri": meta.get("uri"), "last_write_ts": int(meta.get("last_write_ts") or 0)}
+        except FileNotFoundError:
+            raise VectorStoreError(f"no Milvus store description at {path}") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise VectorStoreError(f"unreadable Milvus store description {path}: {exc}") from exc
+
+    @classmethod
+    def load(cls, folder: Path) -> MilvusStore:
+        """Opens a generation's collection on the configured server and loads it into memory."""
+        meta = cls._read_meta(folder)
+        uri = configured_uri()
+        client = client_for(uri)
+        name = meta["collection"]
+        try:
+            exists = client.has_collection(name)
+        except Exception as exc:
+            raise VectorStoreError(f"cannot reach Milvus at {uri}: {exc}") from exc
+        if not exists:
+            raise VectorStoreError(f"Milvus collection {name} of {folder} does not exist at {uri} "
+                                   f"(it was written to {meta['uri']}): rebuild the index")
+        try:
+            client.load_collection(name)
+        except Exception as exc:
+            raise VectorStoreError(f"cannot load Milvus collection {name}: {exc}") from exc
+        return cls(client, name, meta["dimension"], uri, read_ts=meta["last_write_ts"])
+
+    @classmethod
+    def fork(cls, folder: Path) -> MilvusStore:
+        """A new collection holding a copy of a generation's vectors; the original is untouched."""
+        source = cls.load(folder)
+        copy = cls.create(source.dimension)
+        try:
+            iterator = source.client.query_iterator(
+                source.collection, batch_size=COPY_BATCH, filter="",
+                output_fields=[ID_FIELD, VECTOR_FIELD], **source._consistency())
+            while True:
+                rows = iterator.next()
+                if not rows:
+                    break
+                ids = np.fromiter((r[ID_FIELD] for r in rows), dtype=np.int64, count=len(rows))
+                vectors = np.asarray([r[VECTOR_FIELD] for r in rows], dtype=np.float32)
+                copy._insert(ids, vectors)
+            iterator.close()
+        except VectorStoreError:
+            copy.drop()
+            raise
+        except Exception as exc:
+            copy.drop()
+            raise VectorStoreError(f"cannot copy Milvus collection {source.collection}: "
+                                   f"{exc}") from exc
+        if copy.count() != source.count():
+            found, expected = copy.count(), source.count()
+            copy.drop()
+            raise VectorStoreError(f"copy of Milvus collection {source.collection} holds "
+                                   f"{found} vectors, expected {expected}")
+        return copy
+
+    @classmethod
+    def discard(cls, folder: Path) -> None:
+        """Drops the collection of a generation folder about to be removed (if it has one)."""
+        if not (folder / META_FILE).exists():
+            return
+        meta = cls._read_meta(folder)
+        client = client_for(configured_uri())
+        try:
+            if client.has_collection(meta["collection"]):
+                client.drop_collection(meta["collection"])
+        except Exception as exc:
+            raise VectorStoreError(f"cannot drop Milvus collection {meta['collection']}: "
+                                   f"{exc}") from exc
+
+    def drop(self) -> None:
+        try:
+            self.client.drop_collection(self.collection)
+        except Exception:  # noqa: BLE001 - used on error paths, where the first error matters
+            pass
+
+    # -- the VectorStore protocol ---------------------------------------------------------
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
+            raise VectorStoreError(f"expected vectors of dimension {self.dimension}, "
+                                   f"got shape {vectors.shape}")
+        if len(ids) != len(vectors):
+            raise VectorStoreError(f"{len(ids)} ids for {len(vectors)} vectors")
+        try:
+            self._insert(ids, vectors)
+        except Exception as exc:
+            raise VectorStoreError(f"cannot insert into Milvus collection {self.collection}: "
+                                   f"{exc}") from exc
+
+    def _insert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        for start in range(0, len(ids), INSERT_BATCH):
+            stop = start + INSERT_BATCH
+            rows = [{ID_FIELD: i, VECTOR_FIELD: v}
+                    for i, v in zip(ids[start:stop].tolist(), vectors[start:stop])]
+            self.client.insert(self.collection, rows)
+
+    def _existing(self, ids: np.ndarray) -> list[int]:
+        found: list[int] = []
+        for start in range(0, len(ids), IN_CHUNK):
+            part = ids[start:start + IN_CHUNK]
+            rows = self.client.query(self.collection, filter=_in_expr(part),
+                                     output_fields=[ID_FIELD], **self._consistency())
+            found.extend(int(r[ID_FIELD]) for r in rows)
+        return found
+
+    def delete(self, ids: np.ndarray) -> int:
+        ids = np.unique(np.ascontiguousarray(ids, dtype=np.int64).reshape(-1))
+        if not len(ids):
+            return 0
+        try:
+            # Milvus reports the ids it was asked to delete, present or not: count them first.
+            present = np.asarray(self._existing(ids), dtype=np.int64)
+            for start in range(0, len(present), IN_CHUNK):
+                self.client.delete(self.collection, filter=_in_expr(present[start:start + IN_CHUNK]))
+        except Exception as exc:
+            raise VectorStoreError(f"cannot delete from Milvus collection {self.collection}: "
+                                   f"{exc}") from exc
+        return len(present)
+
+    def _search(self, query: np.ndarray, limit: int, expr: str = "") -> tuple[np.ndarray, np.ndarray]:
+        params: dict[str, Any] = {"metric_type": "IP", "params": {}}
+        if (os.environ.get("POLICYQA_MILVUS_INDEX") or "FLAT").upper() == "HNSW":
+            params["params"] = {"ef": max(64, limit)}
+        result = self.client.search(self.collection, data=[query.tolist()], limit=limit,
+                                    filter=expr, output_fields=[], search_params=params,
+                                    anns_field=VECTOR_FIELD, **self._consistency())
+        hits = result[0] if result else []
+        ids = np.fromiter((h["id"] for h in hits), dtype=np.int64, count=len(hits))
+        scores = np.fromiter((h["distance"] for h in hits), dtype=np.float32, count=len(hits))
+        return ids, scores
+
+    def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        query = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
+        if query.shape[0] != self.dimension:
+            raise VectorStoreError(f"expected a query of dimension {self.dimension}, "
+                                   f"got {query.shape[0]}")
+        if k <= 0:
+            return _empty()
+        if k > MAX_TOPK:
+            raise VectorStoreError(f"Milvus returns at most {MAX_TOPK} results; asked for {k}")
+        try:
+            if allowed_ids is None:
+                return self._search(query, k)
+            allowed = np.unique(np.ascontiguousarray(allowed_ids, dtype=np.int64).reshape(-1))
+            if not len(allowed):
+                return _empty()
+            if len(allowed) <= IN_CHUNK:
+                return self._search(query, min(k, len(allowed)), _in_expr(allowed))
+            return self._search_large_filter(query, k, allowed)
+        except VectorStoreError:
+            raise
+        except Exception as exc:
+            raise VectorStoreError(f"cannot search Milvus collection {self.collection}: "
+                                   f"{exc}") from exc
+
+    def _search_large_filter(self, query: np.ndarray, k: int, allowed: np.ndarray
+                             ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-k within a large allowed set, without one giant expression.
+
+        First the unfiltered best MAX_TOPK, filtered here: exact when it yields k allowed hits
+        (or covers the whole collection). Otherwise one filtered search per slice of the allowed
+        ids, merged by score.
+        """
+        total = self.count()
+        ids, scores = self._search(query, min(MAX_TOPK, max(total, 1)))
+        keep = np.isin(ids, allowed)
+        if keep.sum() >= k or len(ids) >= total:
+            return ids[keep][:k], scores[keep][:k]
+        all_ids, all_scores = [], []
+        for start in range(0, len(allowed), IN_CHUNK):
+            part = allowed[start:start + IN_CHUNK]
+            found, found_scores = self._search(query, min(k, len(part)), _in_expr(part))
+            all_ids.append(found)
+            all_scores.append(found_scores)
+        ids, scores = np.concatenate(all_ids), np.concatenate(all_scores)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return ids[order], scores[order]
+
+    def save(self, folder: Path) -> None:
+        """Makes the collection durable and names it in `folder`/milvus.json."""
+        try:
+            self.client.flush(self.collection)
+        except Exception as exc:
+            raise VectorStoreError(f"cannot flush Milvus collection {self.collection}: "
+                                   f"{exc}") from exc
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / META_FILE
+        partial = folder / (META_FILE + ".partial")
+        from pymilvus.client import ts_utils
+
+        last_write = max(self.read_ts or 0, ts_utils.get_collection_ts(self.collection) or 0)
+        meta = {"collection": self.collection, "uri": self.uri, "dimension": self.dimension,
+                "metric": "IP", "id_field": ID_FIELD, "vector_field": VECTOR_FIELD,
+                "last_write_ts": last_write}
+        with partial.open("w") as f:
+            f.write(json.dumps(meta, indent=2))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, target)
+
+    def count(self) -> int:
+        try:
+            rows = self.client.query(self.collection, filter="", output_fields=["count(*)"],
+                                     **self._consistency())
+        except Exception as exc:
+            raise VectorStoreError(f"cannot count Milvus collection {self.collection}: "
+                                   f"{exc}") from exc
+        return int(rows[0]["count(*)"]) if rows else 0
+
+
+register_store("milvus", MilvusStore.create, MilvusStore.load, fork=MilvusStore.fork,
+               discard=MilvusStore.discard)
