@@ -58,7 +58,7 @@ def before(owner, name, when=lambda *a: True):
         return real(*a, **k)
     setattr(owner, name, wrapped)
 
-def half_drop(index_dir, live, keep):
+def half_drop(index_dir, live, keep, *_):
     oldest = min(p for p in index_dir.glob("gen-*") if p != live)
     (oldest / "chunks.sqlite").unlink()
     die()
