@@ -51,6 +51,10 @@ def discover(corpus_dir: Path) -> tuple[list[SourceFile], list[Skipped]]:
                 if not target.is_relative_to(root):
                     skipped.append(Skipped(rel, "symbolic link to a file outside the corpus"))
                     continue
+            if not path.exists():
+                skipped.append(Skipped(rel, "file disappeared while the build was running "
+                                            "(or is a broken link)"))
+                continue
             if not path.is_file():  # opening a FIFO would block the build forever
                 skipped.append(Skipped(rel, "not a regular file (FIFO, socket or device)"))
                 continue

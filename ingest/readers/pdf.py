@@ -126,6 +126,12 @@ def _read(path: Path) -> ParsedText:
     for index, lines in enumerate(pages, start=1):
         if not lines:
             warnings_.append(f"page {index}: no extractable text (image-only?)")
+    scrambled = [i for i, lines in enumerate(pages, 1) if _scrambled(lines)]
+    if len(scrambled) * 2 > sum(1 for lines in pages if lines):
+        raise DocumentReadError(
+            f"the text layer is scrambled on {len(scrambled)} of {page_count} pages (fonts "
+            "without a Unicode map?); indexing it would only add noise")
+    warnings_.extend(f"page {i}: text layer looks scrambled" for i in scrambled)
     labels = _page_labels(reader, pages)
     pages = _strip_running_heads(pages)
     vocabulary = _vocabulary(pages)
@@ -133,6 +139,25 @@ def _read(path: Path) -> ParsedText:
     pages = [_join_lines(lines, vocabulary, soft_breaks) for lines in pages]
     builder = _build_text(pages, labels, vocabulary, soft_breaks)
     return builder.build(title=_title(reader), warnings=warnings_, paged=True)
+
+
+_LETTER_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_]{2,}(?![^\W\d_])")
+_DIGIT_IN_WORD = re.compile(r"[^\W\d_]\d|\d[^\W\d_]")
+
+
+def _scrambled(lines: list[str]) -> bool:
+    """Whether a page's text looks like glyph codes rather than words.
+
+    Fonts without a Unicode map come out as strings like "9E;k3j0))k;MW0": letters, digits and
+    punctuation run together. Real text, in any alphabet, is mostly whole words of letters.
+    """
+    text = " ".join(lines)
+    visible = sum(not c.isspace() for c in text)
+    if visible < 200:
+        return False
+    in_words = sum(len(m.group()) for m in _LETTER_WORD.finditer(text))
+    mixed = len(_DIGIT_IN_WORD.findall(text))
+    return in_words < 0.5 * visible or mixed > visible / 40
 
 
 def _open(path: Path) -> pypdf.PdfReader:

@@ -14,15 +14,6 @@ from ingest.pipeline import SourceFile, load_document, read_bytes
 
 TREATY_SET = Path(__file__).resolve().parents[2] / "eval" / "sets" / "treaties.jsonl"
 
-# Documents whose text layer the PDF reader cannot decode (their fonts map glyphs to
-# scrambled codes and carry no ToUnicode table), so their quotes cannot be found. Listed
-# rather than skipped: this test fails when one becomes readable, to get the entry removed.
-UNREADABLE = {
-    "pdf/crc_unicef_uk.pdf": "fonts without a ToUnicode map: pypdf and our reader both "
-                             "extract scrambled characters",
-}
-
-
 @pytest.fixture(scope="module")
 def located(shared_corpus: Path):
     catalogue = catalogue_for(shared_corpus)
@@ -44,8 +35,6 @@ def located(shared_corpus: Path):
 def test_every_gold_quote_is_located_once(located) -> None:
     problems = []
     for (qid, i), lq in sorted(located.items()):
-        if lq.gold.document in UNREADABLE:
-            continue
         if lq.match is None:
             problems.append(f"{qid} gold {i} in {lq.gold.document}: {lq.problem}: "
                             f"{lq.gold.quote[:80]!r}")
@@ -53,9 +42,3 @@ def test_every_gold_quote_is_located_once(located) -> None:
             problems.append(f"{qid} gold {i} in {lq.gold.document}: found "
                             f"{lq.match.occurrences} times")
     assert not problems, f"{len(problems)} gold quotes not located:\n" + "\n".join(problems)
-
-
-def test_unreadable_documents_are_still_unreadable(located) -> None:
-    now_found = sorted({lq.gold.document for lq in located.values()
-                        if lq.gold.document in UNREADABLE and lq.match is not None})
-    assert not now_found, f"quotes now found in {now_found}: remove them from UNREADABLE"

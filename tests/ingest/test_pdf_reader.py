@@ -14,6 +14,9 @@ from ingest.document import DocumentReadError, ParsedText, span_at
 from ingest.readers.pdf import PdfReader
 
 
+SCRAMBLED = "crc_unicef_uk.pdf"  # refused: see test_scrambled_text_layer_is_refused_with_a_reason
+
+
 def _corpus_dir() -> Path:
     override = os.environ.get("POLICYQA_SHARED_CORPUS")
     if override:
@@ -282,9 +285,16 @@ def test_truncated_pdf_never_leaks_other_errors(tmp_path: Path) -> None:
 
 
 @needs_corpus
-@pytest.mark.parametrize("name", sorted(p.name for p in PDF_DIR.glob("*.pdf")) if PDF_DIR.is_dir() else [])
+@pytest.mark.parametrize("name", sorted(p.name for p in PDF_DIR.glob("*.pdf")
+                                         if p.name != SCRAMBLED) if PDF_DIR.is_dir() else [])
 def test_every_corpus_pdf_has_consistent_maps(name: str) -> None:
     parsed = _read_corpus(name)
     _assert_maps_consistent(parsed)
     assert "\u00ad" not in parsed.text
     assert "  " not in parsed.text
+
+
+def test_scrambled_text_layer_is_refused_with_a_reason(shared_corpus) -> None:
+    """The UNICEF CRC print has fonts without a Unicode map: its text is glyph codes."""
+    with pytest.raises(DocumentReadError, match="scrambled"):
+        PdfReader().read(shared_corpus / "pdf" / SCRAMBLED)

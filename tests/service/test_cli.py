@@ -42,7 +42,7 @@ def test_status_reports_the_index(built):
     result = policyqa("index", "status", "--json", "--index-dir", str(index_dir))
     status = json.loads(result.stdout)
     assert status["generation"] == 1 and status["documents"] == 2
-    assert status["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert status["model"] == "sentence-transformers/all-MiniLM-L6-v2+onnx-int8"  # the default
     assert status["truncated_chunks"] == 0
     assert [s["path"] for s in status["skipped"]] == ["broken.pdf"]
     human = policyqa("index", "status", "--index-dir", str(index_dir)).stdout
@@ -89,5 +89,6 @@ def test_bad_settings_and_model(tmp_path):
     model = policyqa("index", "build", "--corpus", str(tmp_path), "--index-dir",
                      str(tmp_path / "idx"), "--model", "no-such-org/no-such-model")
     assert model.returncode == 2
-    assert "cannot load embedding model 'no-such-org/no-such-model'" in model.stderr
+    assert model.stderr.startswith("policyqa: error:")
+    assert "'no-such-org/no-such-model'" in model.stderr
     assert "Traceback" not in model.stderr
