@@ -13,7 +13,6 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from ingest.document import DocumentReadError, ParsedText, span_at
 from ingest.readers.pdf import PdfReader
 
-
 SCRAMBLED = "crc_unicef_uk.pdf"  # refused: see test_scrambled_text_layer_is_refused_with_a_reason
 
 
