@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 from urllib.parse import quote, unquote
 
 from eval.datasets import beir_documents
 from index.builder import FORMAT_VERSION, IndexBuilder
+from index.cache import cache_dir
 from index.chunk_store import DB_FILE, ChunkStore
 from index.embedder import Embedder
 from index.generations import current_generation
@@ -20,13 +20,7 @@ from service.settings import Settings
 
 
 def cache_root() -> Path:
-    """$POLICYQA_CACHE_DIR, else $XDG_CACHE_HOME/policyqa/eval, else ~/.cache/policyqa/eval."""
-    env = os.environ.get("POLICYQA_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "policyqa" / "eval"
+    return cache_dir("eval")
 
 
 def _digest(value: object) -> str:

@@ -26,7 +26,7 @@ from typing import Literal
 import faiss
 import numpy as np
 
-from index.vector_store import VectorStoreError, register_store
+from index.vector_store import VectorStoreError, checked_vectors, register_store
 
 INDEX_FILE = "vectors.faiss"
 TOMBSTONES_FILE = "tombstones.npy"
@@ -130,13 +130,7 @@ class FaissStore:
     # -- changing ------------------------------------------------------------------------------
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
-            raise VectorStoreError(f"expected vectors of dimension {self.dimension}, "
-                                   f"got shape {vectors.shape}")
-        if len(ids) != len(vectors):
-            raise VectorStoreError(f"{len(ids)} ids for {len(vectors)} vectors")
+        ids, vectors = checked_vectors(ids, vectors, self.dimension)
         if not len(ids):
             return
         if self._tombstones and any(int(i) in self._tombstones for i in ids):

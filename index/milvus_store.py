@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from index.vector_store import VectorStoreError, register_store
+from index.vector_store import VectorStoreError, checked_vectors, register_store
 
 META_FILE = "milvus.json"
 DEFAULT_URI = "http://127.0.0.1:19530"
@@ -275,13 +275,7 @@ class MilvusStore:
     # -- the VectorStore protocol ---------------------------------------------------------
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
-            raise VectorStoreError(f"expected vectors of dimension {self.dimension}, "
-                                   f"got shape {vectors.shape}")
-        if len(ids) != len(vectors):
-            raise VectorStoreError(f"{len(ids)} ids for {len(vectors)} vectors")
+        ids, vectors = checked_vectors(ids, vectors, self.dimension)
         try:
             self._insert(ids, vectors)
         except Exception as exc:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from index.cache import cache_dir
 from index.embedder import DEFAULT_MODEL, DEFAULT_MODEL_ALIASES, ModelError, resolve_model, sha256_file
 
 if TYPE_CHECKING:
@@ -47,12 +48,7 @@ class ExportSettings:
 
 
 def cache_root() -> Path:
-    """$POLICYQA_CACHE_DIR/onnx, else ~/.cache/policyqa/onnx (or under $XDG_CACHE_HOME)."""
-    base = os.environ.get("POLICYQA_CACHE_DIR")
-    if base:
-        return Path(base).expanduser() / "onnx"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "policyqa" / "onnx"
+    return cache_dir("onnx")
 
 
 def model_folder(model: str, expected_sha256: str | None) -> tuple[Path, str]:

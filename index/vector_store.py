@@ -34,6 +34,19 @@ class VectorStore(Protocol):
     def count(self) -> int: ...
 
 
+def checked_vectors(ids: np.ndarray, vectors: np.ndarray, dimension: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Ids as int64 and vectors as float32 rows of `dimension`, or a VectorStoreError."""
+    ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[1] != dimension:
+        raise VectorStoreError(f"expected vectors of dimension {dimension}, "
+                               f"got shape {vectors.shape}")
+    if len(ids) != len(vectors):
+        raise VectorStoreError(f"{len(ids)} ids for {len(vectors)} vectors")
+    return ids, vectors
+
+
 StoreFactory = Callable[[int], VectorStore]
 StoreLoader = Callable[[Path], VectorStore]
 StoreDiscarder = Callable[[Path], None]
