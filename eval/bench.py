@@ -354,22 +354,37 @@ def flat_vs_hnsw(store, queries: np.ndarray) -> dict:
 
 # -- one size --------------------------------------------------------------------------------
 
-def build_scaled(source: Path, index_dir: Path, chunks: int, log: Path) -> tuple[dict, str]:
-    shutil.rmtree(index_dir, ignore_errors=True)
+def build_scaled(source: Path, index_dir: Path, chunks: int, log: Path, reuse: bool
+                 ) -> tuple[dict, str]:
+    """Runs eval.scale in its own process (its peak RSS is the build's); or reuses its output."""
+    from eval.scale import folder_sizes
+    from index.generations import current_generation, read_manifest
+
     argv = [sys.executable, "-m", "eval.scale", "--source", str(source), "--index-dir",
             str(index_dir), "--chunks", str(chunks)]
+    command = shlex.join(["python", *argv[1:]])
+    saved, live = index_dir / "scale.json", current_generation(index_dir)
+    if reuse and saved.exists():
+        return json.loads(saved.read_text()), command
+    if reuse and live is not None and read_manifest(live)["chunks"] == chunks:
+        # Built by an earlier run that stopped before saving its report: sizes only.
+        return {"chunks": chunks, "generation": str(live), "bytes": folder_sizes(live),
+                "peak_rss_mb": None, "seconds": {"total": None}}, command
+    shutil.rmtree(index_dir, ignore_errors=True)
     with log.open("w") as err:
         out = subprocess.run(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True,
                              check=True).stdout
-    return json.loads(out.strip().splitlines()[-1]), shlex.join(["python", *argv[1:]])
+    result = json.loads(out.strip().splitlines()[-1])
+    saved.write_text(json.dumps(result))
+    return result, command
 
 
 def run_size(size: int, source: Path, work: Path, embedder, backend: str, questions: list[str],
-             rounds: int, clients: int, compare_types: bool) -> dict:
+             rounds: int, clients: int, compare_types: bool, reuse: bool = False) -> dict:
     from index.searcher import IndexSearcher
 
     index_dir = work / f"scaled-{size}"
-    scaled, scale_cmd = build_scaled(source, index_dir, size, work / f"scale-{size}.log")
+    scaled, scale_cmd = build_scaled(source, index_dir, size, work / f"scale-{size}.log", reuse)
     print(f"  built {size}: {json.dumps(scaled)}", file=sys.stderr, flush=True)
     server = Server(index_dir, work / f"server-{size}.log", backend)
     try:
@@ -475,8 +490,9 @@ def memory_table(results: list[dict], command: str) -> str:
     for r in results:
         b, n = r["scale"]["bytes"], r["chunks"]
         per_m = {k: mb(v / n * 1e6) for k, v in b.items()}
-        rows.append([f"{n:,}", r["index_type"], mb(r["scale"]["peak_rss_mb"] * 2**20),
-                     r["scale"]["seconds"]["total"], mb(r["server_peak_rss"]),
+        peak = r["scale"]["peak_rss_mb"]
+        rows.append([f"{n:,}", r["index_type"], "n/a (reused)" if peak is None else peak,
+                     r["scale"]["seconds"]["total"] or "n/a", mb(r["server_peak_rss"]),
                      mb(b["vectors"]), mb(b["metadata"]), mb(b["bm25"]),
                      f"{per_m['vectors']} / {per_m['metadata']} / {per_m['bm25']}",
                      f"`{r['scale_command']}`"])
@@ -532,6 +548,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "onnx-int8; --quick: torch); queries use the first")
     p.add_argument("--rounds", type=int, default=3, help="passes over the 117 questions")
     p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--reuse", action="store_true", help="reuse scaled generations already "
+                   "in --out (from an earlier run with the same --source)")
     p.add_argument("--no-compare", action="store_true", help="skip flat-vs-HNSW side by side")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = p.parse_args(argv)
@@ -577,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes: list[dict] = []
     for size in args.sizes:
         sizes.append(run_size(size, source, args.out, embedder, args.backends[0], questions,
-                              args.rounds, args.clients, not args.no_compare))
+                              args.rounds, args.clients, not args.no_compare, args.reuse))
         (args.out / "sizes.json").write_text(json.dumps(sizes, default=str))
         emit(args.out, f"(after {size:,}: {machine_note()})\n")
     emit(args.out, query_table(sizes, command))

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     vector_store: str = Field("faiss", description="faiss (files in the index folder) or milvus")
     faiss_index: Literal["auto", "flat", "hnsw"] = Field(
         "auto", description="FAISS index: exact flat, approximate HNSW, or auto (flat below "
-        "200k vectors, HNSW above); see index/faiss_store.py")
+        "50k vectors, HNSW above); see index/faiss_store.py")
     milvus_uri: str = Field("http://127.0.0.1:19530", description="Milvus server, cluster proxy "
                             "or Milvus Lite .db file; used when vector_store is milvus")
     milvus_token: SecretStr | None = Field(None, description="Milvus token (user:password or "
