@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.chunker import SECTION_SEPARATOR, Chunk
-from ingest.document import Document, PageSpan
+from ingest.document import Document
 
 DB_FILE = "chunks.sqlite"
 
@@ -184,17 +184,7 @@ class ChunkStore:
         row = self.db.execute("SELECT text FROM documents WHERE id = ?", (document_id,)).fetchone()
         return row[0] if row else None
 
-    def document_pages(self, document_id: str) -> list[PageSpan] | None:
-        row = self.db.execute("SELECT pages FROM documents WHERE id = ?",
-                              (document_id,)).fetchone()
-        if not row or row[0] is None:
-            return None
-        return [PageSpan(*p) for p in json.loads(row[0])]
-
     def counts(self) -> tuple[int, int]:
         docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
         chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return docs, chunks
-
-    def max_chunk_id(self) -> int:
-        return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM chunks").fetchone()[0]

@@ -132,10 +132,6 @@ class TextBuilder:
         self._parts.append(text)
         self._length += len(text)
 
-    def ends_with(self, suffix: str) -> bool:
-        tail = "".join(self._parts[-3:])
-        return tail.endswith(suffix)
-
     def _close_section(self) -> None:
         if self._length > self._section_start:
             self._sections.append(SectionSpan(self._section_start, self._length, self._section_path))
