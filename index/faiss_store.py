@@ -48,12 +48,33 @@ EXACT_FILTER_LIMIT = 50_000
 _configured: dict[str, str] = {}
 
 
-def configure(index_type: str | None) -> None:
-    """Sets the index type for this process (from Settings); None falls back to the environment."""
+def configure(index_type: str | None, ef_search: int | None = None) -> None:
+    """Sets the index type and HNSW efSearch for this process (from Settings); None falls back
+    to the environment (POLICYQA_FAISS_INDEX, POLICYQA_FAISS_EF_SEARCH), then the defaults."""
     if index_type is None:
         _configured.pop("index", None)
     else:
         _configured["index"] = _checked_type(index_type)
+    if ef_search is None:
+        _configured.pop("ef_search", None)
+    else:
+        _configured["ef_search"] = str(_checked_ef(ef_search))
+
+
+def configured_ef_search() -> int:
+    """HNSW search breadth: higher finds more of the exact neighbours, more slowly."""
+    value = _configured.get("ef_search") or os.environ.get("POLICYQA_FAISS_EF_SEARCH")
+    return _checked_ef(value) if value else HNSW_EF_SEARCH
+
+
+def _checked_ef(value: int | str) -> int:
+    try:
+        ef = int(value)
+    except ValueError:
+        ef = 0
+    if not 1 <= ef <= 65_536:
+        raise VectorStoreError(f"HNSW efSearch must be an integer from 1 to 65536, got {value!r}")
+    return ef
 
 
 def configured_index_type() -> IndexType:
@@ -199,7 +220,7 @@ class FaissStore:
             else:
                 selector = alive
         if self.current_type == "hnsw":
-            params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))
+            params = faiss.SearchParametersHNSW(efSearch=max(configured_ef_search(), k))
             if selector is not None:
                 params.sel = selector
         else:

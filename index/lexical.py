@@ -24,7 +24,6 @@ class Bm25Index:
         self.retriever = retriever
         self.chunk_ids = chunk_ids
         self._stemmer = _stemmer()
-        self._position = {int(cid): i for i, cid in enumerate(chunk_ids)}
 
     @classmethod
     def build(cls, chunk_ids: list[int], texts: list[str]) -> Bm25Index:
@@ -37,19 +36,24 @@ class Bm25Index:
 
     def search(self, query: str, k: int, allowed_ids: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
-        if not len(self.chunk_ids) or k <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return self.top(self.scores(query), k, allowed_ids)
+
+    def scores(self, query: str) -> np.ndarray:
+        """The BM25 score of every chunk for a query, in `chunk_ids` order (all 0: no match)."""
+        if not len(self.chunk_ids):
+            return np.zeros(0, dtype=np.float32)
         tokens = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer,
                                 show_progress=False, return_ids=False)
         known = [t for t in tokens[0] if t in self.retriever.vocab_dict]
         if not known:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores = self.retriever.get_scores(known)
-        if allowed_ids is not None:
-            mask = np.zeros(len(scores), dtype=bool)
-            positions = [self._position[int(c)] for c in allowed_ids if int(c) in self._position]
-            mask[positions] = True
-            scores = np.where(mask, scores, 0.0)
+            return np.zeros(len(self.chunk_ids), dtype=np.float32)
+        return self.retriever.get_scores(known)
+
+    def top(self, scores: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and scores of the k best-scored chunks (only `allowed_ids` when given)."""
+        if allowed_ids is not None and len(scores):
+            scores = np.where(np.isin(self.chunk_ids, allowed_ids), scores, 0.0)
         k = min(k, int(np.count_nonzero(scores)))
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)

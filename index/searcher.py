@@ -78,12 +78,18 @@ class IndexSearcher:
             docs = [d for d in docs if str(d.metadata.get(name)).lower() in accepted]
         return np.asarray(self.chunks.chunk_ids_where(d.id for d in docs), dtype=np.int64)
 
-    def dense(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[int]:
-        ids, _ = self.store.search(self.embedder.encode_query(query), k, allowed)
+    def dense(self, query: str | np.ndarray, k: int, allowed: np.ndarray | None = None
+              ) -> list[int]:
+        """Chunk ids nearest a question (or its already encoded vector)."""
+        vector = self.embedder.encode_query(query) if isinstance(query, str) else query
+        ids, _ = self.store.search(vector, k, allowed)
         return [int(i) for i in ids]
 
-    def lexical_ids(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[int]:
-        ids, _ = self.lexical.search(query, k, allowed)
+    def lexical_ids(self, query: str | np.ndarray, k: int, allowed: np.ndarray | None = None
+                    ) -> list[int]:
+        """Chunk ids best matching a question's words (or its already computed BM25 scores)."""
+        scores = self.lexical.scores(query) if isinstance(query, str) else query
+        ids, _ = self.lexical.top(scores, k, allowed)
         return [int(i) for i in ids]
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid",
@@ -98,17 +104,18 @@ class IndexSearcher:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         depth = max(k, candidates)
-        rankings: list[list[int]] = []
-        if mode in ("hybrid", "dense"):
-            rankings.append(self.dense(query, depth, allowed))
-        if mode in ("hybrid", "lexical"):
-            rankings.append(self.lexical_ids(query, depth, allowed))
+        # The question is encoded and scored once, however many rankings use it.
+        vector = self.embedder.encode_query(query) if mode in ("hybrid", "dense") else None
+        scores = self.lexical.scores(query) if mode in ("hybrid", "lexical") else None
+        subsets = [allowed]
         if prefer is not None and len(prefer):
-            preferred = prefer if allowed is None else np.intersect1d(prefer, allowed)
-            if mode in ("hybrid", "dense"):
-                rankings.append(self.dense(query, depth, preferred))
-            if mode in ("hybrid", "lexical"):
-                rankings.append(self.lexical_ids(query, depth, preferred))
+            subsets.append(prefer if allowed is None else np.intersect1d(prefer, allowed))
+        rankings: list[list[int]] = []
+        for subset in subsets:
+            if vector is not None:
+                rankings.append(self.dense(vector, depth, subset))
+            if scores is not None:
+                rankings.append(self.lexical_ids(scores, depth, subset))
         fused = reciprocal_rank_fusion(rankings)
         if boost:
             allowed_set = set(allowed.tolist()) if allowed is not None else None

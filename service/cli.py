@@ -239,10 +239,19 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--limit", type=int, help="evaluate only the first N questions")
     run.add_argument("--server", help="evaluate a running server at this base URL instead")
     run.set_defaults(func=cmd_eval_run)
+
+    # Listed here for `policyqa --help`; main() hands its arguments to eval.bench untouched.
+    sub.add_parser("bench", add_help=False, help="the performance benchmarks (`policyqa bench "
+                   "--help`; eval/bench.py)")
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from eval.bench import main as bench_main
+
+        return bench_main(argv[1:])
     args = parser().parse_args(argv)
     from index.builder import BuildError
     from index.embedder import ModelError

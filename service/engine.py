@@ -12,7 +12,7 @@ from index.generations import current_generation
 from index.searcher import FILTER_FIELDS, MODES, Hit, IndexSearcher
 from ingest.catalogue import BUILTIN_CATALOGUE, Catalogue, catalogue_for, load_catalogue
 from ingest.tokens import count_tokens
-from service.highlights import highlight, idf_from_counts
+from service.highlights import highlight, idf_from_counts, terms
 from service.provisions import component_matches, find_references, named_documents
 from service.settings import Settings
 
@@ -161,8 +161,9 @@ class AnswerEngine:
         hits = hits[:k]
         titles = {d.id: d.title for d in searcher.documents}
         idf = idf_from_counts(searcher.lexical.document_frequency, searcher.chunk_count)
+        wanted = frozenset(terms(question))
         passages = [passage_from_hit(rank, hit, titles.get(hit.chunk.document_id, ""),
-                                     highlight(question, hit.chunk.text, idf))
+                                     highlight(wanted, hit.chunk.text, idf))
                     for rank, hit in enumerate(hits, 1)]
         return Answer(question=question, mode=mode,
                       took_ms=round((time.perf_counter() - started) * 1000, 2),

@@ -21,17 +21,18 @@ def terms(text: str) -> list[str]:
     return _stemmer.stemWords([w for w in words if w not in _STOP])
 
 
-def highlight(question: str, text: str, idf: Callable[[str], float], most: int = 3
-              ) -> list[tuple[int, int]]:
+def highlight(question: str | frozenset[str], text: str, idf: Callable[[str], float],
+              most: int = 3) -> list[tuple[int, int]]:
     """Sentences sharing the most informative terms with the question, in text order.
 
     Scored by the summed IDF of shared (stemmed) terms, so a rare term such as "refoulement"
     outweighs a common one. With no shared term, the passage's first sentence stands in.
+    `question` may be given as its `frozenset(terms(question))`, to stem it once per answer.
     """
     spans = line_sentence_spans(text)
     if not spans:
         return []
-    wanted = set(terms(question))
+    wanted = question if isinstance(question, frozenset) else frozenset(terms(question))
     scored = []
     for span in spans:
         shared = wanted & set(terms(text[span[0]:span[1]]))

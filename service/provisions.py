@@ -52,7 +52,8 @@ def named_documents(question: str, catalogue: Catalogue, indexed: set[str]) -> l
 
 
 def _mentions(text: str, name: str) -> bool:
-    return re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text) is not None
+    # The substring test first: most names are absent, and it is ~100x cheaper than the regex.
+    return name in text and re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text) is not None
 
 
 def component_matches(section: tuple[str, ...], reference: ProvisionReference) -> bool:

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     faiss_index: Literal["auto", "flat", "hnsw"] = Field(
         "auto", description="FAISS index: exact flat, approximate HNSW, or auto (flat below "
         "50k vectors, HNSW above); see index/faiss_store.py")
+    faiss_ef_search: int = Field(128, ge=16, le=4096, description="HNSW search breadth: higher "
+                                 "finds more of the exact neighbours, more slowly (`policyqa "
+                                 "bench` prints the trade-off)")
     milvus_uri: str = Field("http://127.0.0.1:19530", description="Milvus server, cluster proxy "
                             "or Milvus Lite .db file; used when vector_store is milvus")
     milvus_token: SecretStr | None = Field(None, description="Milvus token (user:password or "
@@ -100,7 +103,7 @@ def load_settings(config: Path | None = None, **overrides: object) -> Settings:
     # Like Milvus below: create_store/load_store take no settings, so the module keeps the choice.
     from index.faiss_store import configure as configure_faiss
 
-    configure_faiss(settings.faiss_index)
+    configure_faiss(settings.faiss_index, settings.faiss_ef_search)
     if settings.vector_store == "milvus":
         # create_store/load_store take no settings: the Milvus module keeps the server address.
         from index.milvus_store import configure

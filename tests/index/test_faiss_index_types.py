@@ -172,3 +172,34 @@ def test_setting_reaches_the_store(monkeypatch):
         load_settings()
     with pytest.raises(VectorStoreError, match="unknown FAISS index type"):
         FaissStore(16, index_type="bogus")
+
+
+def test_ef_search_setting_trades_recall_for_breadth(hnsw_store, real_vectors):
+    vectors, queries = real_vectors
+    ids = np.arange(VECTORS)
+    try:
+        faiss_store.configure(None, ef_search=10)
+        assert faiss_store.configured_ef_search() == 10
+        narrow = _recall(hnsw_store, vectors, ids, queries)
+        faiss_store.configure(None, ef_search=512)
+        wide = _recall(hnsw_store, vectors, ids, queries)
+    finally:
+        faiss_store.configure(None)
+    assert faiss_store.configured_ef_search() == faiss_store.HNSW_EF_SEARCH
+    assert wide > narrow and wide >= 0.98
+
+
+def test_ef_search_is_checked(monkeypatch):
+    from service.settings import SettingsError, load_settings
+
+    monkeypatch.setenv("POLICYQA_FAISS_EF_SEARCH", "lots")
+    with pytest.raises(VectorStoreError, match="efSearch"):
+        faiss_store.configured_ef_search()
+    with pytest.raises(SettingsError, match="faiss_ef_search"):
+        load_settings(faiss_ef_search=4)
+    monkeypatch.setenv("POLICYQA_FAISS_EF_SEARCH", "256")
+    try:
+        assert load_settings().faiss_ef_search == 256
+        assert faiss_store.configured_ef_search() == 256
+    finally:
+        faiss_store.configure(None)
