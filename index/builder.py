@@ -6,16 +6,20 @@ import shutil
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from index.chunk_store import DB_FILE, ChunkStore
 from index.embedder import Embedder
 from index.generations import (
+    PLAN_FILE,
+    STAGED_DIR,
+    STAGED_GENERATION,
     build_lock,
     current_generation,
     new_build_folder,
@@ -27,6 +31,7 @@ from index.vector_store import (
     VectorStore,
     VectorStoreError,
     create_store,
+    discard_build_stores,
     discard_store,
     fork_store,
 )
@@ -67,12 +72,80 @@ class BuildError(Exception):
     """The build could not complete; the previous generation is still live."""
 
 
-@dataclass
-class _Pending:
-    """Chunks waiting to be embedded, flushed into the store in batches."""
+class ChunkSink(Protocol):
+    """Where the chunks that need a vector go while the corpus is read."""
 
-    ids: list[int] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
+    def add(self, chunk_id: int, embed_text: str) -> None: ...
+
+    def after_document(self) -> int:
+        """Called after each document; returns how many chunks it embedded meanwhile."""
+        ...
+
+    def close(self) -> int:
+        """Called once at the end; returns how many chunks it embedded meanwhile."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class BuildBase:
+    """What a build starts from: the generation whose chunks and vectors it may reuse."""
+
+    previous: Path | None  # None: a full build, nothing reused
+    rechunk: bool  # other chunking: every document is chunked again
+
+
+@dataclass
+class CorpusRead:
+    """The corpus read, chunked and given ids: the chunk store (committed) and what to publish."""
+
+    report: BuildReport
+    next_id: int
+    chunks: ChunkStore
+    corpus_dir: Path
+
+
+def embed_sorted(embedder: Embedder, ids: list[int], texts: list[str], batch_size: int,
+                 write: Callable[[np.ndarray, np.ndarray], None],
+                 progress: Callable[[int, int], None]) -> int:
+    """Embeds `texts` in batches of similar lengths and hands each batch to `write`.
+
+    Batches of similar lengths pad less: sorting the whole backlog by length first keeps the
+    embedder's work close to a bare encode of all texts at once.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    done = 0
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        vectors = embedder.encode([texts[i] for i in batch])
+        write(np.asarray([ids[i] for i in batch], dtype=np.int64), vectors)
+        done += len(batch)
+        progress(done, len(texts))
+    return done
+
+
+class _Embedding:
+    """The one-process build's sink: chunks are embedded here, in bounded backlogs."""
+
+    def __init__(self, builder: IndexBuilder, store: VectorStore) -> None:
+        self.builder, self.store = builder, store
+        self.ids: list[int] = []
+        self.texts: list[str] = []
+
+    def add(self, chunk_id: int, embed_text: str) -> None:
+        self.ids.append(chunk_id)
+        self.texts.append(embed_text)
+
+    def after_document(self) -> int:
+        return self.close() if len(self.ids) >= FLUSH_EVERY else 0
+
+    def close(self) -> int:
+        if not self.ids:
+            return 0
+        done = embed_sorted(self.builder.embedder, self.ids, self.texts, self.builder.embed_batch,
+                            self.store.add,
+                            lambda n, total: self.builder.progress("embed", n, total))
+        self.ids, self.texts = [], []
+        return done
 
 
 class IndexBuilder:
@@ -95,50 +168,85 @@ class IndexBuilder:
 
     def build(self, corpus_dir: Path, full: bool = False,
               catalogue: Catalogue | None = None) -> BuildReport:
+        """Builds in this process: read, chunk, embed, publish (see index/staged.py for workers)."""
         started = time.perf_counter()
-        if not corpus_dir.is_dir():
-            raise BuildError(f"corpus folder {corpus_dir} does not exist")
-        catalogue = catalogue if catalogue is not None else catalogue_for(corpus_dir)
-        with ExitStack() as stack:
+        catalogue = self.catalogue(corpus_dir, catalogue)
+        with self.locked():
+            self.refuse_pending_staged()
             try:
-                stack.enter_context(build_lock(self.index_dir))
-                previous = current_generation(self.index_dir)
-                folder = new_build_folder(self.index_dir)
+                folder = new_build_folder(self.index_dir, on_discard=discard_build_stores)
+                base = self.base(full)
             except OSError as exc:
                 raise BuildError(f"cannot write to index folder {self.index_dir}: "
                                  f"{exc.strerror or exc}") from exc
-            old = read_manifest(previous).get("fingerprint", {}) if previous else {}
-            new = self.fingerprint()
-            if any(old.get(key) != new[key] for key in new if key != "chunking"):
-                full = True  # another model or store: no stored vector can be reused
-            reuse = previous if previous is not None and not full else None
-            # Other chunking: every document is chunked again, but a chunk whose embedded text
-            # is unchanged keeps its vector.
-            rechunk = old.get("chunking") != new["chunking"]
             try:
-                report = self._build_into(folder, corpus_dir, catalogue, reuse, rechunk)
+                store = self.open_store(base, folder)
+                read = self.read_corpus(folder, corpus_dir, catalogue, base, store,
+                                        _Embedding(self, store))
+                report = self.publish(folder, read, store)
             except (OSError, sqlite3.Error, VectorStoreError) as exc:
                 # A full disk or a vanished folder: free what this build wrote, keep the live one.
-                shutil.rmtree(folder, ignore_errors=True)
+                remove_build_folder(folder)
                 raise BuildError(f"index folder {self.index_dir} could not be written "
                                  f"({getattr(exc, 'strerror', None) or exc}); the previous "
                                  "generation is still live") from exc
-            report.full = reuse is None
             report.seconds = round(time.perf_counter() - started, 3)
             return report
 
-    def _build_into(self, folder: Path, corpus_dir: Path, catalogue: Catalogue,
-                    previous: Path | None, rechunk: bool = False) -> BuildReport:
+    # -- the steps, shared by the one-process build and the staged build (index/staged.py) ------
+
+    @staticmethod
+    def catalogue(corpus_dir: Path, catalogue: Catalogue | None) -> Catalogue:
+        if not corpus_dir.is_dir():
+            raise BuildError(f"corpus folder {corpus_dir} does not exist")
+        return catalogue if catalogue is not None else catalogue_for(corpus_dir)
+
+    def locked(self) -> AbstractContextManager[None]:
+        return locked(self.index_dir)
+
+    def refuse_pending_staged(self) -> None:
+        """A one-process build must not destroy a staged build that workers may be embedding;
+        a staged folder without a plan is a killed coordinator's, and is freed here."""
+        staged = self.index_dir / STAGED_DIR
+        if (staged / PLAN_FILE).exists():
+            raise BuildError(f"a staged build is pending in {staged}: complete it with "
+                             "`policyqa index build --workers N` (or `index work` and `index "
+                             "finish`), or drop it with `policyqa index abandon`")
+        if staged.exists():
+            remove_build_folder(staged / STAGED_GENERATION)
+            shutil.rmtree(staged, ignore_errors=True)
+
+    def base(self, full: bool) -> BuildBase:
+        previous = current_generation(self.index_dir)
+        old = read_manifest(previous).get("fingerprint", {}) if previous else {}
+        new = self.fingerprint()
+        if any(old.get(key) != new[key] for key in new if key != "chunking"):
+            full = True  # another model or store: no stored vector can be reused
+        # Other chunking: every document is chunked again, but a chunk whose embedded text is
+        # unchanged keeps its vector.
+        return BuildBase(previous if previous is not None and not full else None,
+                         old.get("chunking") != new["chunking"])
+
+    def open_store(self, base: BuildBase, folder: Path) -> VectorStore:
+        """The build's store: a copy of the previous generation's, or a new one; a store kept
+        outside the folders names itself in `folder` at once (see new_build_folder)."""
+        if base.previous is not None:
+            return fork_store(self.store_kind, base.previous, folder)
+        return create_store(self.store_kind, self.embedder.dimension, folder)
+
+    def read_corpus(self, folder: Path, corpus_dir: Path, catalogue: Catalogue, base: BuildBase,
+                    store: VectorStore, sink: ChunkSink) -> CorpusRead:
+        """Reads changed documents, chunks them and assigns chunk ids (reusing the previous
+        generation's by content hash and by embedded text); deletes stale vectors from `store`
+        and hands every chunk that needs a vector to `sink`."""
+        previous, rechunk = base.previous, base.rechunk
         old = ChunkStore(previous / DB_FILE, readonly=True) if previous else None
-        store: VectorStore = (fork_store(self.store_kind, previous) if previous
-                              else create_store(self.store_kind, self.embedder.dimension))
         next_id = (read_manifest(previous)["next_chunk_id"] if previous else 1)
         new = ChunkStore(folder / DB_FILE)
         old_hashes = old.document_hashes() if old else {}
         sources, skipped = discover(corpus_dir)
-        report = BuildReport(generation=0, documents=0, chunks=0,
+        report = BuildReport(generation=0, documents=0, chunks=0, full=previous is None,
                              skipped=[{"path": s.id, "reason": s.reason} for s in skipped])
-        pending = _Pending()
         seen: set[str] = set()
         for n, source in enumerate(sources, 1):
             self.progress("read", n, len(sources))
@@ -166,8 +274,7 @@ class IndexBuilder:
                     report.reused_chunks += 1
                     continue
                 assigned.append((next_id, chunk))
-                pending.ids.append(next_id)
-                pending.texts.append(chunk.embed_text)
+                sink.add(next_id, chunk.embed_text)
                 next_id += 1
             stale = [cid for ids in reusable.values() for cid in ids]
             report.deleted_chunks += store.delete(np.asarray(stale, dtype=np.int64))
@@ -175,15 +282,23 @@ class IndexBuilder:
             new.put_chunks(assigned)
             report.truncated_chunks += sum(c.embed_tokens > self.embedder.max_tokens
                                            for c in chunks)
-            if len(pending.ids) >= FLUSH_EVERY:
-                report.embedded_chunks += self._flush(store, pending)
-        report.embedded_chunks += self._flush(store, pending)
+            report.embedded_chunks += sink.after_document()
+        report.embedded_chunks += sink.close()
         removed = [d for d in old_hashes if d not in seen]
         if old and removed:
             report.removed_documents = len(removed)
             gone = np.asarray(old.chunk_ids_where(removed), dtype=np.int64)
             report.deleted_chunks += store.delete(gone)
         new.commit()
+        if old:
+            old.close()
+        return CorpusRead(report, next_id, new, corpus_dir)
+
+    def publish(self, folder: Path, read: CorpusRead, store: VectorStore,
+                extra: dict | None = None) -> BuildReport:
+        """BM25, the store saved, the vector count checked, then `folder` published as the next
+        generation (`extra` goes into its manifest)."""
+        report, new = read.report, read.chunks
         self.progress("lexical", 0, 1)
         ids, texts = zip(*new.iter_chunk_texts()) if new.counts()[1] else ((), ())
         Bm25Index.build(list(ids), list(texts)).save(folder)
@@ -194,13 +309,11 @@ class IndexBuilder:
             raise BuildError(f"vector store holds {store.count()} vectors for "
                              f"{report.chunks} chunks; refusing to publish")
         new.close()
-        if old:
-            old.close()
-        manifest = {"fingerprint": self.fingerprint(), "next_chunk_id": next_id,
+        manifest = {"fingerprint": self.fingerprint(), "next_chunk_id": read.next_id,
                     "documents": report.documents, "chunks": report.chunks,
-                    "model": self.embedder.name, "corpus": str(corpus_dir.resolve()),
+                    "model": self.embedder.name, "corpus": str(read.corpus_dir.resolve()),
                     "skipped": report.skipped, "truncated_chunks": report.truncated_chunks,
-                    "warnings": index_warnings, "created": time.time()}
+                    "warnings": index_warnings, "created": time.time(), **(extra or {})}
         live = publish(self.index_dir, folder, manifest, on_discard=_discard_generation_store)
         report.generation = read_manifest(live)["generation"]
         return report
@@ -222,22 +335,26 @@ class IndexBuilder:
                 reusable[chunk.embed_text].append(chunk.id)
         return reusable
 
-    def _flush(self, store: VectorStore, pending: _Pending) -> int:
-        if not pending.ids:
-            return 0
-        done = 0
-        # Batches of similar lengths pad less: sorting the whole backlog by length first keeps
-        # the embedder's work close to a bare encode of all texts at once.
-        order = sorted(range(len(pending.texts)), key=lambda i: len(pending.texts[i]))
-        for start in range(0, len(order), self.embed_batch):
-            batch = order[start:start + self.embed_batch]
-            vectors = self.embedder.encode([pending.texts[i] for i in batch])
-            store.add(np.asarray([pending.ids[i] for i in batch], dtype=np.int64), vectors)
-            done += len(batch)
-            self.progress("embed", done, len(pending.texts))
-        pending.ids.clear()
-        pending.texts.clear()
-        return done
+
+@contextmanager
+def locked(index_dir: Path) -> Iterator[None]:
+    """Holds the index folder's build lock: one coordinator (build, plan, finish) at a time."""
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(build_lock(index_dir))
+        except OSError as exc:
+            raise BuildError(f"cannot write to index folder {index_dir}: "
+                             f"{exc.strerror or exc}") from exc
+        yield
+
+
+def remove_build_folder(folder: Path) -> None:
+    """Removes an unfinished build's folder, freeing its store first where it names one."""
+    try:
+        discard_build_stores(folder)
+    except Exception:  # noqa: BLE001 - on error paths the first error is the one to report
+        pass
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _discard_generation_store(generation: Path) -> None:
@@ -249,4 +366,4 @@ def _discard_generation_store(generation: Path) -> None:
     discard_store(kind, generation)
 
 
-__all__ = ["BuildError", "BuildReport", "IndexBuilder", "Skipped"]
+__all__ = ["BuildError", "BuildReport", "IndexBuilder", "Skipped", "embed_sorted"]

@@ -149,6 +149,13 @@ class FaissStore:
     def count(self) -> int:
         return int(self.index.ntotal) - len(self._tombstones)
 
+    def existing_ids(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.unique(np.ascontiguousarray(ids, dtype=np.int64).reshape(-1))
+        found = ids[np.isin(ids, self._stored_ids())]
+        if self._tombstones:
+            found = found[~np.isin(found, np.fromiter(self._tombstones, dtype=np.int64))]
+        return found
+
     # -- changing ------------------------------------------------------------------------------
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -334,4 +341,6 @@ def _fsync_replace(partial: Path, target: Path) -> None:
 
 
 # Loading reads the whole index into memory, so a loaded store is already an independent copy.
-register_store("faiss", FaissStore, FaissStore.load, fork=FaissStore.load)
+# Everything lives in the folders: nothing to name in a build folder, nothing to discard.
+register_store("faiss", lambda dimension, build_folder=None: FaissStore(dimension), FaissStore.load,
+               fork=lambda generation, build_folder=None: FaissStore.load(generation))

@@ -3,7 +3,11 @@
 Layout of an index folder:
     CURRENT                 the name of the live generation, replaced atomically
     gen-000007/             a complete generation: manifest.json, chunks.sqlite, vectors, bm25/
-    building-<pid>-<n>/     a build in progress; never read, removed by the next build
+    building-<pid>[-<n>]/   a build in progress; never read, removed by the next build (after
+                            its store is freed: a killed build's Milvus collection is dropped)
+    staged/                 a staged build (index/staged.py): plan.json once the coordinator has
+                            planned it, shards for the ingest workers, and generation/, which
+                            finish publishes as the next gen-*
 A build killed at any moment leaves CURRENT and the generation it names untouched.
 """
 
@@ -20,6 +24,9 @@ from pathlib import Path
 
 CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
+STAGED_DIR = "staged"
+STAGED_GENERATION = "generation"  # inside STAGED_DIR: the folder that becomes the generation
+PLAN_FILE = "plan.json"  # inside STAGED_DIR: written last, atomically, by the coordinator
 _GEN_PREFIX = "gen-"
 _BUILD_PREFIX = "building-"
 _log = logging.getLogger(__name__)
@@ -86,11 +93,25 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         yield
 
 
-def new_build_folder(index_dir: Path) -> Path:
-    """A fresh folder for a build; stale ones from killed builds are removed first."""
-    for stale in index_dir.glob(_BUILD_PREFIX + "*"):
+def new_build_folder(index_dir: Path, on_discard: Callable[[Path], None] | None = None) -> Path:
+    """A fresh folder for a build; stale ones from killed builds are removed first.
+
+    `on_discard(folder)` runs before each stale folder is removed (e.g. to drop the server-side
+    collection a killed build created); when it raises, that folder is kept for the next build.
+    """
+    for stale in sorted(index_dir.glob(_BUILD_PREFIX + "*")):
+        if on_discard is not None:
+            try:
+                on_discard(stale)
+            except Exception as exc:  # noqa: BLE001 - a dead build must not block a new one
+                _log.warning("kept stale build %s: could not free its store: %s", stale, exc)
+                continue
         shutil.rmtree(stale, ignore_errors=True)
     folder = index_dir / f"{_BUILD_PREFIX}{os.getpid()}"
+    n = 0
+    while folder.exists():  # a kept stale folder of a process that had this pid
+        n += 1
+        folder = index_dir / f"{_BUILD_PREFIX}{os.getpid()}-{n}"
     folder.mkdir(parents=True)
     return folder
 

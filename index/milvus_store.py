@@ -105,20 +105,17 @@ def client_for(uri: str | None = None, token: str | None = None):
 
 
 def server_problem(uri: str | None = None, timeout: float = 5.0) -> str | None:
-    """None when a Milvus server answers at `uri` (default: the configured one), else why not."""
-    uri = uri or configured_uri()
+    """None when a Milvus server answers at `uri` (default: the configured one), else why not.
+
+    It asks through the shared client and leaves it open: pymilvus keeps one connection per
+    (uri, token), so closing a client of its own here would cut the shared one too.
+    """
     try:
-        pymilvus = _pymilvus()
-    except VectorStoreError as exc:
-        return str(exc)
-    try:
-        client = pymilvus.MilvusClient(uri=uri, token=_configured_token(), timeout=timeout)
-        try:
-            client.list_collections(timeout=timeout)
-        finally:
-            client.close()
+        client_for(uri).list_collections(timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - any failure means "not usable"
-        return f"Milvus at {uri} does not answer: {type(exc).__name__}: {exc}"
+        cause = exc.__cause__ if isinstance(exc, VectorStoreError) and exc.__cause__ else exc
+        return (f"Milvus at {uri or configured_uri()} does not answer: "
+                f"{type(cause).__name__}: {cause}")
     return None
 
 
@@ -167,7 +164,9 @@ class MilvusStore:
     # -- making, opening and copying collections ------------------------------------------
 
     @classmethod
-    def create(cls, dimension: int) -> MilvusStore:
+    def create(cls, dimension: int, build_folder: Path | None = None) -> MilvusStore:
+        """A new, empty collection; named in `build_folder`/milvus.json at once when given, so a
+        build killed from here on leaves a description that `discard` can drop."""
         pymilvus = _pymilvus()
         uri = configured_uri()
         client = client_for(uri)
@@ -187,7 +186,14 @@ class MilvusStore:
         except Exception as exc:
             raise VectorStoreError(f"cannot create Milvus collection {name} at {uri}: "
                                    f"{exc}") from exc
-        return cls(client, name, dimension, uri)
+        store = cls(client, name, dimension, uri)
+        if build_folder is not None:
+            try:
+                store._write_meta(build_folder, last_write_ts=0)
+            except OSError:
+                store.drop()
+                raise
+        return store
 
     @staticmethod
     def _read_meta(folder: Path) -> dict:
@@ -222,10 +228,26 @@ class MilvusStore:
         return cls(client, name, meta["dimension"], uri, read_ts=meta["last_write_ts"])
 
     @classmethod
-    def fork(cls, folder: Path) -> MilvusStore:
+    def reopen(cls, build_folder: Path) -> MilvusStore:
+        """The collection a build is writing (named in its folder), read with Strong consistency
+        so that a worker sees every other process's inserts: for ingest workers and their resume."""
+        store = cls.load(build_folder)
+        store.read_ts = None
+        try:
+            # A server timestamp later than every write acknowledged so far, by any process: a
+            # finish step that wrote nothing itself records it in `save`, so that readers of the
+            # published generation see all the workers' inserts. Chunk ids are never negative.
+            store.client.delete(store.collection, filter=f"{ID_FIELD} in [-1]")
+        except Exception as exc:
+            raise VectorStoreError(f"cannot write to Milvus collection {store.collection}: "
+                                   f"{exc}") from exc
+        return store
+
+    @classmethod
+    def fork(cls, folder: Path, build_folder: Path | None = None) -> MilvusStore:
         """A new collection holding a copy of a generation's vectors; the original is untouched."""
         source = cls.load(folder)
-        copy = cls.create(source.dimension)
+        copy = cls.create(source.dimension, build_folder)
         try:
             iterator = source.client.query_iterator(
                 source.collection, batch_size=COPY_BATCH, filter="",
@@ -254,7 +276,8 @@ class MilvusStore:
 
     @classmethod
     def discard(cls, folder: Path) -> None:
-        """Drops the collection of a generation folder about to be removed (if it has one)."""
+        """Drops the collection of a generation or build folder about to be removed (if it
+        names one)."""
         if not (folder / META_FILE).exists():
             return
         meta = cls._read_meta(folder)
@@ -288,6 +311,14 @@ class MilvusStore:
             rows = [{ID_FIELD: i, VECTOR_FIELD: v}
                     for i, v in zip(ids[start:stop].tolist(), vectors[start:stop])]
             self.client.insert(self.collection, rows)
+
+    def existing_ids(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.unique(np.ascontiguousarray(ids, dtype=np.int64).reshape(-1))
+        try:
+            return np.unique(np.asarray(self._existing(ids), dtype=np.int64))
+        except Exception as exc:
+            raise VectorStoreError(f"cannot query Milvus collection {self.collection}: "
+                                   f"{exc}") from exc
 
     def _existing(self, ids: np.ndarray) -> list[int]:
         found: list[int] = []
@@ -379,15 +410,18 @@ class MilvusStore:
         except Exception as exc:
             raise VectorStoreError(f"cannot flush Milvus collection {self.collection}: "
                                    f"{exc}") from exc
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / META_FILE
-        partial = folder / (META_FILE + ".partial")
         from pymilvus.client import ts_utils
 
         last_write = max(self.read_ts or 0, ts_utils.get_collection_ts(self.collection) or 0)
+        self._write_meta(folder, last_write)
+
+    def _write_meta(self, folder: Path, last_write_ts: int) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / META_FILE
+        partial = folder / (META_FILE + ".partial")
         meta = {"collection": self.collection, "uri": self.uri, "dimension": self.dimension,
                 "metric": "IP", "id_field": ID_FIELD, "vector_field": VECTOR_FIELD,
-                "last_write_ts": last_write}
+                "last_write_ts": last_write_ts}
         with partial.open("w") as f:
             f.write(json.dumps(meta, indent=2))
             f.flush()
@@ -405,4 +439,4 @@ class MilvusStore:
 
 
 register_store("milvus", MilvusStore.create, MilvusStore.load, fork=MilvusStore.fork,
-               discard=MilvusStore.discard)
+               discard=MilvusStore.discard, reopen=MilvusStore.reopen)

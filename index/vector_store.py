@@ -33,6 +33,10 @@ class VectorStore(Protocol):
 
     def count(self) -> int: ...
 
+    def existing_ids(self, ids: np.ndarray) -> np.ndarray:
+        """Which of `ids` the store holds a vector for (each once, in no set order)."""
+        ...
+
 
 def checked_vectors(ids: np.ndarray, vectors: np.ndarray, dimension: int
                     ) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +51,11 @@ def checked_vectors(ids: np.ndarray, vectors: np.ndarray, dimension: int
     return ids, vectors
 
 
-StoreFactory = Callable[[int], VectorStore]
+# create(dimension, build_folder) and fork(generation, build_folder): a store that lives outside
+# the folders (a server collection) names itself in `build_folder` (when given) as soon as it
+# exists, so that a killed build's leftovers can be found and discarded.
+StoreFactory = Callable[[int, Path | None], VectorStore]
+StoreForker = Callable[[Path, Path | None], VectorStore]
 StoreLoader = Callable[[Path], VectorStore]
 StoreDiscarder = Callable[[Path], None]
 
@@ -58,22 +66,27 @@ class StoreKind:
 
     `fork` opens a previous generation's store as a copy that a build may change freely: the
     previous generation must stay intact until the new one is published. `discard`, when set,
-    frees what a generation's store holds outside its folder (e.g. a server-side collection)
-    before that folder is removed.
+    frees what a generation's (or a build folder's) store holds outside its folder (e.g. a
+    server-side collection) before that folder is removed; it is a no-op for a folder that
+    names nothing of its kind. `reopen`, when set, opens from any process (and any machine) the
+    store a build is writing, named in its build folder, so ingest workers add to it directly;
+    stores without it live in files, and their workers write vector files instead.
     """
 
     create: StoreFactory
     load: StoreLoader
-    fork: StoreLoader
+    fork: StoreForker
     discard: StoreDiscarder | None = None
+    reopen: StoreLoader | None = None
 
 
 _REGISTRY: dict[str, StoreKind] = {}
 
 
-def register_store(kind: str, create: StoreFactory, load: StoreLoader,
-                   fork: StoreLoader | None = None, discard: StoreDiscarder | None = None) -> None:
-    _REGISTRY[kind] = StoreKind(create, load, fork or load, discard)
+def register_store(kind: str, create: StoreFactory, load: StoreLoader, fork: StoreForker,
+                   discard: StoreDiscarder | None = None,
+                   reopen: StoreLoader | None = None) -> None:
+    _REGISTRY[kind] = StoreKind(create, load, fork, discard, reopen)
 
 
 def _entry(kind: str) -> StoreKind:
@@ -87,8 +100,9 @@ def _entry(kind: str) -> StoreKind:
                                f"{', '.join(sorted(_REGISTRY))}") from None
 
 
-def create_store(kind: str, dimension: int) -> VectorStore:
-    return _entry(kind).create(dimension)
+def create_store(kind: str, dimension: int, build_folder: Path | None = None) -> VectorStore:
+    """An empty store; one kept outside the folders is named in `build_folder` when given."""
+    return _entry(kind).create(dimension, build_folder)
 
 
 def load_store(kind: str, folder: Path) -> VectorStore:
@@ -96,9 +110,20 @@ def load_store(kind: str, folder: Path) -> VectorStore:
     return _entry(kind).load(folder)
 
 
-def fork_store(kind: str, folder: Path) -> VectorStore:
+def fork_store(kind: str, folder: Path, build_folder: Path | None = None) -> VectorStore:
     """A changeable copy of a published generation's store, for an incremental build."""
-    return _entry(kind).fork(folder)
+    return _entry(kind).fork(folder, build_folder)
+
+
+def reopen_store(kind: str, build_folder: Path) -> VectorStore | None:
+    """The store a build is writing, opened to add to it; None for stores kept in files."""
+    reopen = _entry(kind).reopen
+    return reopen(build_folder) if reopen is not None else None
+
+
+def stored_in_files(kind: str) -> bool:
+    """True for stores whose ingest workers write vector files (see StoreKind.reopen)."""
+    return _entry(kind).reopen is None
 
 
 def discard_store(kind: str, folder: Path) -> None:
@@ -106,3 +131,12 @@ def discard_store(kind: str, folder: Path) -> None:
     discard = _entry(kind).discard
     if discard is not None:
         discard(folder)
+
+
+def discard_build_stores(folder: Path) -> None:
+    """Frees whatever a build folder's store of any kind holds outside it (a killed build's
+    server collection) before the folder is removed; the store kind of a dead build is unknown."""
+    _entry("faiss")  # registers the built-in stores
+    for entry in list(_REGISTRY.values()):
+        if entry.discard is not None:
+            entry.discard(folder)

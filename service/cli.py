@@ -34,8 +34,8 @@ def _progress_printer(enabled: bool):
     def progress(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="chunk" if stage == "embed"
-                                     else "file", leave=False, file=sys.stderr)
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="file" if stage in (
+                "read", "lexical") else "chunk", leave=False, file=sys.stderr)
         if total != bar.total:
             bar.total = total
         bar.n = done
@@ -47,24 +47,25 @@ def _progress_printer(enabled: bool):
     return progress
 
 
-def build_index(settings: Settings, full: bool = False, progress: bool = False):
-    """Builds or updates the index over the settings' corpus folder; returns the report."""
+def _builder(settings: Settings, progress: bool = False):
     from index.builder import IndexBuilder
     from service.engine import load_embedder
 
-    builder = IndexBuilder(settings.index_dir, load_embedder(settings),
-                           settings.chunk_settings(), store_kind=settings.vector_store,
-                           embed_batch=max(settings.embed_batch_size, 64),
-                           progress=_progress_printer(progress))
-    return builder.build(settings.corpus_dir, full=full)
+    return IndexBuilder(settings.index_dir, load_embedder(settings), settings.chunk_settings(),
+                        store_kind=settings.vector_store,
+                        embed_batch=max(settings.embed_batch_size, 64),
+                        progress=_progress_printer(progress))
 
 
-def cmd_index_build(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    report = build_index(settings, full=args.full, progress=not args.json and sys.stderr.isatty())
-    if args.json:
+def build_index(settings: Settings, full: bool = False, progress: bool = False):
+    """Builds or updates the index over the settings' corpus folder; returns the report."""
+    return _builder(settings, progress).build(settings.corpus_dir, full=full)
+
+
+def _print_report(report, as_json: bool) -> None:
+    if as_json:
         print(json.dumps(report.to_dict(), indent=2))
-        return 0
+        return
     print(f"generation {report.generation}: {report.documents} documents, {report.chunks} "
           f"chunks in {report.seconds:.1f} s ({'full' if report.full else 'incremental'})")
     print(f"  read {report.read_documents} documents, {report.unchanged_documents} unchanged, "
@@ -76,33 +77,199 @@ def cmd_index_build(args: argparse.Namespace) -> int:
         print(f"  skipped {s['path']}: {s['reason']}{kept}")
     if report.warnings:
         print(f"  {len(report.warnings)} warnings (see `policyqa index status --json`)")
+
+
+def cmd_index_build(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    tty = not args.json and sys.stderr.isatty()
+    if args.workers is not None:
+        report = _build_with_workers(settings, args, tty)
+    else:
+        report = build_index(settings, full=args.full, progress=tty)
+    _print_report(report, args.json)
+    return 0
+
+
+def _build_with_workers(settings: Settings, args: argparse.Namespace, tty: bool):
+    """Coordinator, N worker processes, finish: a staged build on this machine. A run killed at
+    any point continues where it stopped when the same command is run again."""
+    from index import staged
+
+    if args.workers < 1:
+        raise CliError(f"--workers takes a whole number of at least 1, got {args.workers}")
+    builder = _builder(settings, tty)
+    staged.plan(builder, settings.corpus_dir, shards=args.workers, full=args.full)
+    _run_workers(settings, args, args.workers, tty)
+    return staged.finish(builder)
+
+
+def _die_with_parent() -> None:
+    """In a worker: the kernel kills it when the coordinator dies, so a re-run finds no orphan
+    still holding a shard."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def _run_workers(settings: Settings, args: argparse.Namespace, n: int, tty: bool) -> None:
+    import os
+    import subprocess
+    import time
+
+    from index import staged
+
+    logs = staged.staged_dir(settings.index_dir) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    cores = len(os.sched_getaffinity(0))
+    env = {**os.environ, "POLICYQA_THREADS": str(max(1, (settings.threads or cores) // n))}
+    common = ["--index-dir", str(settings.index_dir)]
+    common += ["--config", str(args.config)] if args.config else []
+    common += ["--model", args.model] if args.model else []
+    workers = []
+    for i in range(n):
+        with (logs / f"worker-{i}.log").open("a") as log:
+            workers.append(subprocess.Popen(
+                [sys.executable, "-m", "service.cli", "index", "work", "--worker", str(i),
+                 "--of", str(n), *common], env=env, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent))
+    progress = _progress_printer(tty)
+    shown = 0.0
+    while any(w.poll() is None for w in workers):
+        time.sleep(0.5)
+        pending = staged.status(settings.index_dir)
+        if pending is None:
+            continue
+        if progress is not None:
+            progress("embed", pending["done"], pending["chunks_to_embed"])
+        elif not args.json and time.monotonic() - shown >= 10:
+            shown = time.monotonic()
+            print(f"policyqa: embedded {pending['done']}/{pending['chunks_to_embed']} chunks "
+                  f"({n} workers)", file=sys.stderr)
+    failed = [(i, w.returncode) for i, w in enumerate(workers) if w.returncode != 0]
+    if failed:
+        i, code = failed[0]
+        lines = (logs / f"worker-{i}.log").read_text(errors="replace").strip().splitlines()
+        raise CliError(f"worker {i} of {n} failed (exit code {code}): "
+                       f"{lines[-1] if lines else 'no output'} (log: {logs}/worker-{i}.log); "
+                       "run the same command again to resume")
+
+
+def cmd_index_plan(args: argparse.Namespace) -> int:
+    import time
+
+    from index import staged
+
+    settings = _settings(args)
+    asked = time.time()
+    plan = staged.plan(_builder(settings), settings.corpus_dir, shards=args.shards, full=args.full)
+    if args.json:
+        print(json.dumps(plan, indent=2))
+        return 0
+    report = plan["report"]
+    if plan["created"] < asked:
+        print(f"a staged build is already pending (planned {time.ctime(plan['created'])}): "
+              "resuming it")
+    print(f"staged build over {plan['corpus']}: {plan['chunks_to_embed']} chunks to embed in "
+          f"{plan['shards']} shards; read {report['read_documents']} documents, "
+          f"{report['unchanged_documents']} unchanged; reused {report['reused_chunks']} chunks")
+    print("next: `policyqa index work --worker I --of N` for I = 0 .. N-1 (N at most "
+          f"{plan['shards']}), then `policyqa index finish`")
+    return 0
+
+
+def cmd_index_work(args: argparse.Namespace) -> int:
+    from index import staged
+    from service.engine import load_embedder
+
+    settings = _settings(args)
+    report = staged.work(settings.index_dir, load_embedder(settings), settings.vector_store,
+                         args.worker, args.of, embed_batch=max(settings.embed_batch_size, 64),
+                         progress=_shard_progress(args))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return 0
+    print(f"worker {report.worker} of {report.of}: shards {report.shards}, {report.chunks} "
+          f"chunks, {report.already_done} already embedded, embedded {report.embedded} in "
+          f"{report.seconds:.1f} s")
+    return 0
+
+
+def _shard_progress(args: argparse.Namespace):
+    """tqdm bars on a terminal; otherwise one line (JSON with --json) on stderr per batch."""
+    if not args.json and sys.stderr.isatty():
+        bars = _progress_printer(True)
+        return lambda shard, done, total: bars(f"shard {shard}", done, total)
+
+    def line(shard: int, done: int, total: int) -> None:
+        if args.json:
+            text = json.dumps({"worker": args.worker, "of": args.of, "shard": shard,
+                               "done": done, "total": total})
+        else:
+            text = f"policyqa: worker {args.worker} of {args.of}: shard {shard}: {done}/{total} chunks"
+        print(text, file=sys.stderr, flush=True)
+
+    return line
+
+
+def cmd_index_finish(args: argparse.Namespace) -> int:
+    from index import staged
+
+    settings = _settings(args)
+    _print_report(staged.finish(_builder(settings, not args.json and sys.stderr.isatty())),
+                  args.json)
+    return 0
+
+
+def cmd_index_abandon(args: argparse.Namespace) -> int:
+    from index import staged
+
+    settings = _settings(args)
+    dropped = staged.abandon(settings.index_dir)
+    print("dropped the staged build" if dropped else f"no staged build in {settings.index_dir}")
     return 0
 
 
 def cmd_index_status(args: argparse.Namespace) -> int:
+    from index import staged
     from index.generations import current_generation, read_manifest
 
     settings = _settings(args)
     live = current_generation(settings.index_dir)
-    if live is None:
+    pending = staged.status(settings.index_dir)
+    if live is None and pending is None:
         raise CliError(f"no index in {settings.index_dir}: run `policyqa index build`")
-    manifest = read_manifest(live)
-    status = {"index_dir": str(settings.index_dir), "generation": manifest["generation"],
-              "documents": manifest["documents"], "chunks": manifest["chunks"],
-              "model": manifest["model"], "corpus": manifest.get("corpus"),
-              "chunking": manifest["fingerprint"]["chunking"],
-              "truncated_chunks": manifest["truncated_chunks"],
-              "skipped": manifest["skipped"], "warnings": manifest["warnings"]}
+    status: dict = {"index_dir": str(settings.index_dir), "generation": None}
+    if live is not None:
+        manifest = read_manifest(live)
+        status.update({"generation": manifest["generation"], "documents": manifest["documents"],
+                       "chunks": manifest["chunks"], "model": manifest["model"],
+                       "corpus": manifest.get("corpus"),
+                       "chunking": manifest["fingerprint"]["chunking"],
+                       "truncated_chunks": manifest["truncated_chunks"],
+                       "skipped": manifest["skipped"], "warnings": manifest["warnings"]})
+    status["staged_build"] = pending
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
-    for key in ("index_dir", "generation", "documents", "chunks", "model", "corpus",
-                "chunking", "truncated_chunks"):
-        print(f"{key:>17}: {status[key]}")
-    print(f"{'skipped':>17}: {len(status['skipped'])}")
-    for s in status["skipped"]:
-        print(f"{'':>19}{s['path']}: {s['reason']}")
-    print(f"{'warnings':>17}: {len(status['warnings'])}")
+    if live is not None:
+        for key in ("index_dir", "generation", "documents", "chunks", "model", "corpus",
+                    "chunking", "truncated_chunks"):
+            print(f"{key:>17}: {status[key]}")
+        print(f"{'skipped':>17}: {len(status['skipped'])}")
+        for s in status["skipped"]:
+            print(f"{'':>19}{s['path']}: {s['reason']}")
+        print(f"{'warnings':>17}: {len(status['warnings'])}")
+    else:
+        print(f"{'index_dir':>17}: {status['index_dir']} (no generation published yet)")
+    if pending is not None:
+        print(f"{'staged build':>17}: {pending['done']}/{pending['chunks_to_embed']} chunks "
+              f"embedded in {pending['shards']} shards ({pending['store']}; finish with "
+              "`policyqa index finish`)")
+        for shard in pending["per_shard"]:
+            where = f" ({shard['host']} pid {shard['pid']})" if shard["host"] else ""
+            print(f"{'':>19}shard {shard['shard']}: {shard['done']}/{shard['chunks']} "
+                  f"{shard['state']}{where}")
     return 0
 
 
@@ -194,10 +361,35 @@ def parser() -> argparse.ArgumentParser:
                        "default corpus/)")
     build.add_argument("--full", action="store_true", help="re-read and re-embed everything")
     build.add_argument("--json", action="store_true", help="print the build report as JSON")
+    build.add_argument("--workers", type=int, metavar="N", help="embed in N worker processes "
+                       "(a staged build; run the same command again to resume a killed one)")
     build.set_defaults(func=cmd_index_build)
-    status = index.add_parser("status", parents=[common], help="what the live index holds")
+    status = index.add_parser("status", parents=[common], help="what the live index holds, "
+                              "and a pending staged build's progress")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_index_status)
+    plan = index.add_parser("plan", parents=[common], help="staged build, step 1: read and "
+                            "chunk the corpus, write the embedding work as shards")
+    plan.add_argument("--corpus", type=Path, help="corpus folder (POLICYQA_CORPUS_DIR; "
+                      "default corpus/)")
+    plan.add_argument("--shards", type=int, required=True, metavar="S",
+                      help="shard count: at least the number of workers")
+    plan.add_argument("--full", action="store_true", help="re-read and re-embed everything")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.set_defaults(func=cmd_index_plan)
+    work = index.add_parser("work", parents=[common], help="staged build, step 2: worker I of N "
+                            "embeds shards I, I+N, ...; run again to resume")
+    work.add_argument("--worker", type=int, required=True, metavar="I", help="0 .. N-1")
+    work.add_argument("--of", type=int, required=True, metavar="N", help="number of workers")
+    work.add_argument("--json", action="store_true", help="JSON progress lines and report")
+    work.set_defaults(func=cmd_index_work)
+    finish = index.add_parser("finish", parents=[common], help="staged build, step 3: check "
+                              "every chunk has its vector, then publish the generation")
+    finish.add_argument("--json", action="store_true", help="print the build report as JSON")
+    finish.set_defaults(func=cmd_index_finish)
+    abandon = index.add_parser("abandon", parents=[common], help="drop a pending staged build "
+                               "(and its Milvus collection)")
+    abandon.set_defaults(func=cmd_index_abandon)
 
     ask = sub.add_parser("ask", parents=[common], help="ask a question")
     ask.add_argument("question")

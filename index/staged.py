@@ -1,0 +1,500 @@
+"""Staged builds: a coordinator plans, ingest workers embed shards of the plan, a finish step publishes.
+
+Embedding is what a build spends its time on, so a staged build runs it as several worker
+processes, on one machine or on several that share the index folder (NFS or the like) and,
+for the Milvus store, one Milvus server or cluster:
+
+    plan     (coordinator, under the build lock) reads and chunks the changed documents and
+             assigns chunk ids exactly like IndexBuilder.build, writes the chunk store, creates
+             or forks the vector store and deletes what is stale, then deals the chunks that
+             need a vector into S shard files and writes plan.json, last and atomically.
+    work     (worker I of N, any number of them at once) embeds the shards s with s % N == I.
+             Milvus: straight into the build's collection. FAISS: into vector files in the
+             staged folder. Killed at any point, it is run again and embeds only what is
+             missing: it asks the store (or reads its vector files) which ids of the shard
+             already have a vector. One shard is embedded by one process at a time (a lock file).
+    finish   (coordinator, under the build lock) checks that every chunk has exactly one vector,
+             adds the vector files to a FAISS store, builds BM25 and publishes the generation
+             like IndexBuilder.build (the same code).
+
+A coordinator killed while planning leaves no plan.json: its folder is freed (its Milvus
+collection dropped) by the next plan or build. Killed while finishing, it is run again.
+
+Layout of <index_dir>/staged/:
+    plan.json                         the plan; its presence means a staged build is pending
+    generation/                       chunks.sqlite, milvus.json (named as soon as the collection
+                                      exists), later BM25, vectors, manifest: the next gen-*
+    base/                             file stores: the forked store, stale vectors deleted
+    shards/shard-NNNN.jsonl           one {"id", "text"} line per chunk to embed
+    shards/shard-NNNN.lock            held by the process embedding that shard
+    progress/shard-NNNN.json          done/total, host, pid, time: for `policyqa index status`
+    vectors/shard-NNNN/batch-*.npz    file stores: one file per embedded batch, written atomically
+    logs/worker-I.log                 output of the workers `policyqa index build --workers` starts
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.builder import (
+    BuildBase,
+    BuildError,
+    BuildReport,
+    CorpusRead,
+    IndexBuilder,
+    embed_sorted,
+    locked,
+    remove_build_folder,
+)
+from index.chunk_store import DB_FILE, ChunkStore
+from index.embedder import Embedder
+from index.generations import (
+    MANIFEST_FILE,
+    PLAN_FILE,
+    STAGED_DIR,
+    STAGED_GENERATION,
+    current_generation,
+    read_manifest,
+)
+from index.vector_store import (
+    VectorStore,
+    VectorStoreError,
+    create_store,
+    load_store,
+    reopen_store,
+    stored_in_files,
+)
+from ingest.catalogue import Catalogue
+
+BASE_DIR = "base"
+# A shard is the unit of resumable work and of locking: at least one per worker; more make the
+# last worker to finish wait less.
+ShardProgress = Callable[[int, int, int], None]  # shard, done, total
+
+
+@dataclass
+class WorkerReport:
+    worker: int
+    of: int
+    shards: list[int]
+    chunks: int = 0  # chunks in this worker's shards
+    already_done: int = 0  # found with a vector when the worker started (a resumed worker)
+    embedded: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def staged_dir(index_dir: Path) -> Path:
+    return index_dir / STAGED_DIR
+
+
+def read_plan(index_dir: Path) -> dict | None:
+    """The pending staged build's plan, or None when there is none."""
+    try:
+        return json.loads((staged_dir(index_dir) / PLAN_FILE).read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:  # written atomically, so only a foreign hand makes this
+        raise BuildError(f"unreadable staged build plan in {staged_dir(index_dir)}: {exc}; "
+                         "drop it with `policyqa index abandon`") from exc
+
+
+def _shard_name(shard: int) -> str:
+    return f"shard-{shard:04d}"
+
+
+def _write_atomic(path: Path, data: bytes | str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)
+
+
+# -- the coordinator ---------------------------------------------------------------------------
+
+
+class _ShardWriter:
+    """The staged build's chunk sink: deals chunks round-robin into S shard files."""
+
+    def __init__(self, root: Path, shards: int) -> None:
+        folder = root / "shards"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.paths = [folder / f"{_shard_name(s)}.jsonl" for s in range(shards)]
+        self.files = [(p.with_name(p.name + ".partial")).open("w") for p in self.paths]
+        self.sizes = [0] * shards
+        self.count = 0
+
+    def add(self, chunk_id: int, embed_text: str) -> None:
+        shard = self.count % len(self.files)
+        self.files[shard].write(json.dumps({"id": chunk_id, "text": embed_text},
+                                           ensure_ascii=False) + "\n")
+        self.sizes[shard] += 1
+        self.count += 1
+
+    def after_document(self) -> int:
+        return 0
+
+    def close(self) -> int:
+        for f, path in zip(self.files, self.paths):
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+            os.replace(path.with_name(path.name + ".partial"), path)
+        return 0  # nothing embedded here: the workers do it
+
+
+def plan(builder: IndexBuilder, corpus_dir: Path, shards: int, full: bool = False,
+         catalogue: Catalogue | None = None) -> dict:
+    """The coordinator's first step; returns the plan. A plan already pending over the same
+    corpus is returned as it is, so that running the same command again resumes it."""
+    if shards < 1:
+        raise BuildError(f"a staged build needs at least one shard, got {shards}")
+    catalogue = builder.catalogue(corpus_dir, catalogue)
+    started = time.time()
+    with builder.locked():
+        pending = read_plan(builder.index_dir)
+        if pending is not None:
+            _check_same_corpus(pending, corpus_dir)
+            return pending
+        builder.refuse_pending_staged()  # frees a killed coordinator's folder
+        root = staged_dir(builder.index_dir)
+        try:
+            folder = root / STAGED_GENERATION
+            folder.mkdir(parents=True)
+            base: BuildBase = builder.base(full)
+            store = builder.open_store(base, folder)
+            writer = _ShardWriter(root, shards)
+            read = builder.read_corpus(folder, corpus_dir, catalogue, base, store, writer)
+            read.chunks.close()
+            if stored_in_files(builder.store_kind):
+                store.save(root / BASE_DIR)
+            result = {"build_id": uuid.uuid4().hex, "created": started,
+                      "corpus": str(corpus_dir.resolve()), "fingerprint": builder.fingerprint(),
+                      "shards": shards, "shard_sizes": writer.sizes, "chunks_to_embed": writer.count,
+                      "next_chunk_id": read.next_id, "report": read.report.to_dict()}
+            _write_atomic(root / PLAN_FILE, json.dumps(result, indent=2))
+        except (OSError, sqlite3.Error, VectorStoreError) as exc:
+            remove_build_folder(root / STAGED_GENERATION)
+            shutil.rmtree(root, ignore_errors=True)
+            raise BuildError(f"index folder {builder.index_dir} could not be written "
+                             f"({getattr(exc, 'strerror', None) or exc}); the previous "
+                             "generation is still live") from exc
+        return result
+
+
+def _check_same_corpus(pending: dict, corpus_dir: Path) -> None:
+    if pending["corpus"] != str(corpus_dir.resolve()):
+        raise BuildError(f"a staged build over {pending['corpus']} is pending: complete it "
+                         "(`policyqa index work`, then `policyqa index finish`) or drop it "
+                         "with `policyqa index abandon`")
+
+
+def abandon(index_dir: Path) -> bool:
+    """Drops a pending (or dead) staged build and its store; False when there was none."""
+    with locked(index_dir):
+        root = staged_dir(index_dir)
+        if not root.exists():
+            return False
+        remove_build_folder(root / STAGED_GENERATION)
+        shutil.rmtree(root, ignore_errors=True)
+        return True
+
+
+def finish(builder: IndexBuilder) -> BuildReport:
+    """The coordinator's last step: every chunk has exactly one vector, then publish."""
+    with builder.locked():
+        pending = read_plan(builder.index_dir)
+        if pending is None:
+            raise BuildError(f"no staged build is pending in {builder.index_dir}: start one with "
+                             "`policyqa index plan` or `policyqa index build --workers N`")
+        _check_fingerprint(pending, builder.fingerprint(), "finish")
+        root = staged_dir(builder.index_dir)
+        folder = root / STAGED_GENERATION
+        if not folder.exists():
+            published = _published(builder, pending, root)
+            if published is not None:
+                return published
+        missing = {s: n for s, n in _missing_per_shard(root, pending).items() if n}
+        if missing:
+            raise BuildError("the staged build is not fully embedded: " + ", ".join(
+                f"shard {s} misses {n} of {pending['shard_sizes'][s]}"
+                for s, n in sorted(missing.items())) + "; run `policyqa index work` for them")
+        try:
+            store = _finished_store(builder.store_kind, root, pending)
+            chunks = ChunkStore(folder / DB_FILE)
+            _check_one_vector_each(store, chunks)
+            read = CorpusRead(BuildReport(**pending["report"]), pending["next_chunk_id"], chunks,
+                              Path(pending["corpus"]))
+            read.report.embedded_chunks = pending["chunks_to_embed"]
+            report = builder.publish(folder, read, store, extra={"staged_build": {
+                "build_id": pending["build_id"], "shards": pending["shards"]}})
+        except (OSError, sqlite3.Error, VectorStoreError) as exc:
+            raise BuildError(f"the staged build could not be finished "
+                             f"({getattr(exc, 'strerror', None) or exc}); the previous generation "
+                             "is still live: run `policyqa index finish` again, or drop the "
+                             "staged build with `policyqa index abandon`") from exc
+        shutil.rmtree(root, ignore_errors=True)
+        report.seconds = round(time.time() - pending["created"], 3)
+        return report
+
+
+def _published(builder: IndexBuilder, pending: dict, root: Path) -> BuildReport | None:
+    """A finish killed while publishing: once the generation is live, only the staged folder is
+    left to remove; a generation renamed into place but never made live is moved back, to be
+    published again (None)."""
+    ours = [g for g in builder.index_dir.glob("gen-*") if (g / MANIFEST_FILE).exists()
+            and read_manifest(g).get("staged_build", {}).get("build_id") == pending["build_id"]]
+    if not ours:
+        raise BuildError(f"the staged build in {root} has lost its generation folder; drop it "
+                         "with `policyqa index abandon`")
+    if ours[0] != current_generation(builder.index_dir):
+        os.rename(ours[0], root / STAGED_GENERATION)
+        return None
+    manifest = read_manifest(ours[0])
+    shutil.rmtree(root, ignore_errors=True)
+    report = BuildReport(**pending["report"])
+    report.generation = manifest["generation"]
+    report.documents, report.chunks = manifest["documents"], manifest["chunks"]
+    report.embedded_chunks = pending["chunks_to_embed"]
+    return report
+
+
+def _check_fingerprint(pending: dict, mine: dict, who: str) -> None:
+    differs = [k for k in ("model", "dimension", "chunking", "store")
+               if pending["fingerprint"].get(k) != mine.get(k)]
+    if differs:
+        theirs = ", ".join(f"{k} {pending['fingerprint'].get(k)!r}" for k in differs)
+        ours = ", ".join(f"{k} {mine.get(k)!r}" for k in differs)
+        raise BuildError(f"the pending staged build was planned with {theirs}, but this {who} "
+                         f"has {ours}: use the same settings as the coordinator")
+
+
+def _check_one_vector_each(store: VectorStore, chunks: ChunkStore) -> None:
+    ids = np.fromiter((cid for cid, _ in chunks.iter_chunk_texts()), dtype=np.int64)
+    have = store.existing_ids(ids)
+    if len(have) != len(ids) or store.count() != len(ids):
+        raise BuildError(f"the staged build's store holds {store.count()} vectors, for "
+                         f"{len(have)} of its {len(ids)} chunks; refusing to publish: drop it "
+                         "with `policyqa index abandon`")
+
+
+# -- the shards and their vectors ----------------------------------------------------------------
+
+
+def _read_shard(root: Path, shard: int) -> tuple[list[int], list[str]]:
+    ids: list[int] = []
+    texts: list[str] = []
+    with (root / "shards" / f"{_shard_name(shard)}.jsonl").open() as f:
+        for line in f:
+            row = json.loads(line)
+            ids.append(int(row["id"]))
+            texts.append(row["text"])
+    return ids, texts
+
+
+class _VectorFiles:
+    """Where workers of a file-kept store (FAISS) put vectors: one .npz per batch and shard."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / "vectors"
+
+    def _files(self, shard: int) -> list[Path]:
+        return sorted((self.root / _shard_name(shard)).glob("batch-*.npz"))
+
+    def batches(self, shard: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for path in self._files(shard):
+            with np.load(path, allow_pickle=False) as data:
+                yield data["ids"], data["vectors"]
+
+    def done(self, shard: int, ids: list[int]) -> set[int]:
+        found: set[int] = set()
+        for batch_ids, _ in self.batches(shard):
+            found.update(int(i) for i in batch_ids)
+        return found & set(ids)
+
+    def writer(self, shard: int) -> Callable[[np.ndarray, np.ndarray], None]:
+        folder = self.root / _shard_name(shard)
+        folder.mkdir(parents=True, exist_ok=True)
+        for partial in folder.glob("*.partial"):  # a batch being written when a worker died
+            partial.unlink()
+        numbers = [int(p.stem.removeprefix("batch-")) for p in self._files(shard)]
+        counter = iter(range(max(numbers, default=-1) + 1, 1 << 62))
+
+        def write(ids: np.ndarray, vectors: np.ndarray) -> None:
+            path = folder / f"batch-{next(counter):06d}.npz"
+            partial = path.with_name(path.name + ".partial")
+            with partial.open("wb") as f:
+                np.savez(f, ids=ids, vectors=np.asarray(vectors, dtype=np.float32))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(partial, path)
+
+        return write
+
+
+class _StoreOutput:
+    """Where workers of a server store (Milvus) put vectors: into the build's collection."""
+
+    def __init__(self, store: VectorStore) -> None:
+        self.store = store
+
+    def done(self, shard: int, ids: list[int]) -> set[int]:
+        return {int(i) for i in self.store.existing_ids(np.asarray(ids, dtype=np.int64))}
+
+    def writer(self, shard: int) -> Callable[[np.ndarray, np.ndarray], None]:
+        return self.store.add
+
+
+def _output(kind: str, root: Path) -> _VectorFiles | _StoreOutput:
+    store = reopen_store(kind, root / STAGED_GENERATION)
+    return _VectorFiles(root) if store is None else _StoreOutput(store)
+
+
+def _missing_per_shard(root: Path, pending: dict) -> dict[int, int]:
+    output = _output(pending["fingerprint"]["store"], root)
+    missing = {}
+    for shard in range(pending["shards"]):
+        ids, _ = _read_shard(root, shard)
+        missing[shard] = len(ids) - len(output.done(shard, ids))
+    return missing
+
+
+def _finished_store(kind: str, root: Path, pending: dict) -> VectorStore:
+    """Milvus: the collection the workers wrote. FAISS: the base store plus every vector file,
+    each planned id once (a batch written twice by two runs of a worker counts once)."""
+    store = reopen_store(kind, root / STAGED_GENERATION)
+    if store is not None:
+        return store
+    store = (load_store(kind, root / BASE_DIR) if (root / BASE_DIR).exists()
+             else create_store(kind, pending["fingerprint"]["dimension"]))
+    files = _VectorFiles(root)
+    for shard in range(pending["shards"]):
+        wanted = set(_read_shard(root, shard)[0])
+        for ids, vectors in files.batches(shard):
+            keep = np.fromiter((int(i) in wanted for i in ids), dtype=bool, count=len(ids))
+            wanted.difference_update(int(i) for i in ids)
+            store.add(ids[keep], vectors[keep])
+    return store
+
+
+# -- the workers ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _shard_lock(root: Path, shard: int) -> Iterator[None]:
+    path = root / "shards" / f"{_shard_name(shard)}.lock"
+    with path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            who = _progress_of(root, shard)
+            raise BuildError(f"shard {shard} is being embedded by another process"
+                             f"{' (' + who['host'] + ' pid ' + str(who['pid']) + ')' if who else ''}"
+                             "; wait for it, or stop it and run this worker again") from None
+        yield
+
+
+def _progress_of(root: Path, shard: int) -> dict | None:
+    try:
+        return json.loads((root / "progress" / f"{_shard_name(shard)}.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _record_progress(root: Path, shard: int, done: int, total: int) -> None:
+    folder = root / "progress"
+    folder.mkdir(exist_ok=True)
+    _write_atomic(folder / f"{_shard_name(shard)}.json", json.dumps(
+        {"shard": shard, "done": done, "total": total, "host": socket.gethostname(),
+         "pid": os.getpid(), "updated": time.time()}))
+
+
+def shards_of(worker: int, of: int, shards: int) -> list[int]:
+    """Static assignment: worker I of N embeds shards I, I + N, I + 2N, ..."""
+    return list(range(worker, shards, of))
+
+
+def work(index_dir: Path, embedder: Embedder, store_kind: str, worker: int, of: int,
+         embed_batch: int = 256, progress: ShardProgress | None = None) -> WorkerReport:
+    """Embeds this worker's shards of the pending plan; run again after a crash, it embeds only
+    the chunks that have no vector yet."""
+    if of < 1 or not 0 <= worker < of:
+        raise BuildError(f"--worker must be between 0 and {of - 1} for --of {of}, got {worker}")
+    started = time.perf_counter()
+    pending = read_plan(index_dir)
+    if pending is None:
+        raise BuildError(f"no staged build is pending in {index_dir}: plan one first "
+                         "(`policyqa index plan --shards S`)")
+    _check_fingerprint(pending, {"model": embedder.name, "dimension": embedder.dimension,
+                                 "chunking": pending["fingerprint"]["chunking"],
+                                 "store": store_kind}, "worker")
+    root = staged_dir(index_dir)
+    report = WorkerReport(worker, of, shards_of(worker, of, pending["shards"]))
+    if not report.shards:
+        return report
+    try:
+        output = _output(store_kind, root)
+        for shard in report.shards:
+            with _shard_lock(root, shard):
+                ids, texts = _read_shard(root, shard)
+                done = output.done(shard, ids)
+                todo = [i for i, cid in enumerate(ids) if cid not in done]
+                report.chunks += len(ids)
+                report.already_done += len(ids) - len(todo)
+
+                def step(n: int, _total: int, shard: int = shard, base: int = len(ids) - len(todo),
+                         total: int = len(ids)) -> None:
+                    _record_progress(root, shard, base + n, total)
+                    if progress is not None:
+                        progress(shard, base + n, total)
+
+                step(0, len(todo))
+                report.embedded += embed_sorted(embedder, [ids[i] for i in todo],
+                                                [texts[i] for i in todo], embed_batch,
+                                                output.writer(shard), step)
+    except (OSError, VectorStoreError) as exc:
+        raise BuildError(f"worker {worker} of {of} failed: {getattr(exc, 'strerror', None) or exc}; "
+                         "run it again to resume") from exc
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+# -- status ----------------------------------------------------------------------------------------
+
+
+def status(index_dir: Path) -> dict | None:
+    """A pending staged build's plan and per-shard progress (from the workers' progress files),
+    or None when there is none."""
+    pending = read_plan(index_dir)
+    if pending is None:
+        return None
+    root = staged_dir(index_dir)
+    shards = []
+    for shard, size in enumerate(pending["shard_sizes"]):
+        seen = _progress_of(root, shard) or {}
+        done = int(seen.get("done", 0))
+        shards.append({"shard": shard, "chunks": size, "done": done,
+                       "state": "done" if done >= size else "partial" if seen else "waiting",
+                       "host": seen.get("host"), "pid": seen.get("pid"),
+                       "updated": seen.get("updated")})
+    return {"build_id": pending["build_id"], "created": pending["created"],
+            "corpus": pending["corpus"], "store": pending["fingerprint"]["store"],
+            "shards": pending["shards"], "chunks_to_embed": pending["chunks_to_embed"],
+            "done": sum(s["done"] for s in shards), "per_shard": shards}
