@@ -8,7 +8,6 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+
+from eval.server import ServeProcess
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
@@ -204,51 +205,14 @@ def run_ingest(backend: str, corpus: Path, work: Path) -> IngestResult:
 
 # -- the server ------------------------------------------------------------------------------
 
-class Server:
+class Server(ServeProcess):
     """`policyqa serve` over an index folder, on a free loopback port."""
 
     def __init__(self, index_dir: Path, log: Path, backend: str) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.argv = [str(Path(sys.executable).parent / "policyqa"), "serve", "--index-dir",
-                     str(index_dir), "--host", "127.0.0.1", "--port", str(self.port)]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
         # Explicit: the index was embedded with this backend, whatever the default is.
-        self.backend = env["POLICYQA_EMBEDDER_BACKEND"] = backend
-        self.log = log.open("w")
-        self.process = subprocess.Popen(self.argv, env=env, stdout=self.log,
-                                        stderr=subprocess.STDOUT, cwd=REPO)
-
-    @property
-    def command(self) -> str:
-        return f"POLICYQA_EMBEDDER_BACKEND={self.backend} " + shlex.join(["policyqa",
-                                                                          *self.argv[1:]])
-
-    def wait_ready(self, timeout: float = 1800) -> None:
-        import httpx
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited; see {self.log.name}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"server not ready after {timeout:.0f} s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+        super().__init__(index_dir, log, env={"POLICYQA_EMBEDDER_BACKEND": backend},
+                         ready_timeout=1800)
+        self.backend = backend
 
 
 def http_sequential(url: str, questions: list[str]) -> list[float]:

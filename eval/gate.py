@@ -56,7 +56,8 @@ def copy_subset(shared_corpus: Path, target: Path) -> Path:
 
 
 def measure(shared_corpus: Path, workdir: Path, embedder=None) -> tuple[dict[str, float], dict]:
-    """Builds the subset index in `workdir` and evaluates the gate questions in GATE_MODE."""
+    """Builds the subset index in `workdir` and evaluates the gate questions in GATE_MODE, on the
+    vector store the settings name (POLICYQA_VECTOR_STORE, FAISS by default)."""
     from index.builder import IndexBuilder
     from service.engine import AnswerEngine, load_embedder
     from service.settings import load_settings
@@ -71,7 +72,7 @@ def measure(shared_corpus: Path, workdir: Path, embedder=None) -> tuple[dict[str
     judge = QuoteJudge(eval_set.queries, retriever, GATE_KS, 100)
     result = run_mode(eval_set, retriever, judge, GATE_MODE, progress=False)
     info = {"questions": len(eval_set.queries), "documents": report.documents,
-            "model": embedder.name,
+            "model": embedder.name, "store": settings.vector_store,
             "chunks": report.chunks, "unlocated_quotes": judge.unlocated,
             "seconds": result.seconds, "questions_detail": result.questions}
     return result.metrics, info

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -13,7 +14,7 @@ from index.builder import FORMAT_VERSION, IndexBuilder
 from index.cache import cache_dir
 from index.chunk_store import DB_FILE, ChunkStore
 from index.embedder import Embedder
-from index.generations import current_generation
+from index.generations import current_generation, read_manifest
 from ingest.document import sha256_bytes
 from ingest.pipeline import discover, read_bytes
 from service.settings import Settings
@@ -52,13 +53,47 @@ def index_covers(index_dir: Path, hashes: dict[str, str]) -> bool:
         store.close()
 
 
+def store_problem(index_dir: Path, settings: Settings) -> str | None:
+    """Why the live generation cannot serve these settings' vector store, or None when it can.
+
+    The generation must have been built on the configured store kind; a Milvus generation's
+    collection lives on the server, not in the folder, so it must still exist there (it is gone
+    once the server's data is, e.g. after `.ci/milvus-tests` stops its throwaway server).
+    Raises VectorStoreError when the Milvus server does not answer.
+    """
+    live = current_generation(index_dir)
+    if live is None:
+        return f"no index in {index_dir}"
+    kind = read_manifest(live)["fingerprint"].get("store", "faiss")
+    if kind != settings.vector_store:
+        return f"{live} was built on the {kind} store, not {settings.vector_store}"
+    if kind == "milvus":
+        from index.milvus_store import META_FILE, client_for, configured_uri
+        from index.vector_store import VectorStoreError
+
+        collection = json.loads((live / META_FILE).read_text())["collection"]
+        try:
+            exists = client_for().has_collection(collection)
+        except Exception as exc:  # pymilvus raises MilvusException or grpc errors
+            raise VectorStoreError(f"cannot reach Milvus at {configured_uri()}: {exc}") from exc
+        if not exists:
+            return f"Milvus collection {collection} of {live} does not exist at {configured_uri()}"
+    return None
+
+
 def build_cached(name: str, corpus_dir: Path, content_key: str, settings: Settings,
                  embedder: Embedder) -> Path:
-    """An index over `corpus_dir` in the cache, built once per content and settings."""
+    """An index over `corpus_dir` in the cache, built once per content and settings (the store
+    kind is part of the key), and built again when its Milvus collection has gone."""
     index_dir = cache_root() / f"{name}-{content_key}" / f"index-{settings_key(settings, embedder)}"
     if current_generation(index_dir) is not None:
-        print(f"reusing cached index {index_dir}", file=sys.stderr)
-        return index_dir
+        problem = store_problem(index_dir, settings)
+        if problem is None:
+            print(f"reusing cached index {index_dir}", file=sys.stderr)
+            return index_dir
+        print(f"not reusing cached index {index_dir}: {problem}; building it again",
+              file=sys.stderr)
+        shutil.rmtree(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     print(f"building an index over {corpus_dir} into {index_dir} ...", file=sys.stderr)
     builder = IndexBuilder(index_dir, embedder, settings.chunk_settings(),
@@ -72,20 +107,22 @@ def build_cached(name: str, corpus_dir: Path, content_key: str, settings: Settin
 
 def folder_index(name: str, corpus_dir: Path, settings: Settings, embedder: Embedder,
                  preferred: Path | None = None, insist: bool = False) -> Path:
-    """The preferred index if it covers the folder exactly, else a cached build over it.
+    """The preferred index if it covers the folder exactly on the configured store, else a cached
+    build over it.
 
     With `insist` (an index the user named) an existing preferred index is used even when its
-    documents differ from the folder's, with a warning.
+    documents or store differ, with a warning.
     """
     hashes = corpus_hashes(corpus_dir)
     if not hashes:
         raise FileNotFoundError(f"no readable documents in {corpus_dir}")
-    if preferred is not None:
-        if index_covers(preferred, hashes):
+    if preferred is not None and current_generation(preferred) is not None:
+        problem = store_problem(preferred, settings)
+        if problem is None and index_covers(preferred, hashes):
             return preferred
-        if insist and current_generation(preferred) is not None:
-            print(f"warning: index {preferred} does not hold exactly the documents of "
-                  f"{corpus_dir}; evaluating it anyway", file=sys.stderr)
+        if insist:
+            why = problem or f"it does not hold exactly the documents of {corpus_dir}"
+            print(f"warning: index {preferred}: {why}; evaluating it anyway", file=sys.stderr)
             return preferred
     return build_cached(name, corpus_dir, _digest(hashes), settings, embedder)
 

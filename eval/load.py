@@ -9,7 +9,6 @@ import os
 import secrets
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import httpx
 import psutil
+
+from eval.server import ServeProcess, ServerError, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_QUESTIONS = REPO / "eval" / "sets" / "treaties.jsonl"
@@ -89,53 +90,6 @@ def load_questions(path: Path) -> list[str]:
     if not questions:
         raise SystemExit(f"no questions in {path}")
     return questions
-
-
-class OwnServer:
-    """`policyqa serve` on a free loopback port, stopped when the run ends."""
-
-    def __init__(self, corpus: Path, index_dir: Path, admin_key: str) -> None:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        index_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = index_dir.parent / f"load-server-{self.port}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
-        env.update({"POLICYQA_ADMIN_KEY": admin_key, "PYTHONPATH": str(REPO)})
-        self.log = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--corpus", str(corpus),
-             "--index-dir", str(index_dir), "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def wait_ready(self, timeout: float = 900) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"server exited; see {self.log_path}")
-            try:
-                if httpx.get(self.base_url + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise SystemExit(f"server not ready after {timeout:.0f} s; see {self.log_path}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
 
 
 def listening_pid(base_url: str) -> int | None:
@@ -357,15 +311,22 @@ def print_summary(summary: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    server: OwnServer | None = None
+    server: ServeProcess | None = None
     key = args.admin_key
     index_dir = args.index_dir.resolve() if args.index_dir else None
     if args.base_url:
         base_url, pid = args.base_url.rstrip("/"), args.server_pid or listening_pid(args.base_url)
     else:
         key = key or secrets.token_urlsafe(24)
-        server = OwnServer(args.corpus.resolve(), index_dir, key)
-        server.wait_ready()
+        index_dir.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        server = ServeProcess(index_dir, index_dir.parent / f"load-server-{port}.log", port=port,
+                              corpus=args.corpus.resolve(), env={"POLICYQA_ADMIN_KEY": key})
+        try:
+            server.wait_ready(timeout=900)
+        except ServerError as exc:
+            server.stop()
+            raise SystemExit(str(exc)) from None
         base_url, pid = server.base_url, server.pid
     if args.rebuild_at is not None and not key:
         raise SystemExit("--rebuild-at needs --admin-key (or POLICYQA_ADMIN_KEY)")

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.support import ADMIN_KEY, SERVER_DOCUMENTS, LiveServer, copy_documents, free_port
+from tests.support import (
+    ADMIN_KEY,
+    SERVER_DOCUMENTS,
+    STORE_VARIABLES,
+    ServeProcess,
+    StoreSwitchError,
+    copy_documents,
+    drop_test_collections,
+    store_switch_env,
+)
 
 
 def shared_corpus_dir() -> Path:
@@ -37,14 +47,41 @@ def embedder():
 
 
 @pytest.fixture(scope="session")
-def live_server(shared_corpus, tmp_path_factory):
+def store_env():
+    """POLICYQA_* variables putting the servers and builds of the HTTP tests and the treaty gate
+    on the vector store under test: FAISS by default; with POLICYQA_TEST_VECTOR_STORE=milvus, the
+    Milvus server at POLICYQA_MILVUS_URI (an error, not a skip, when none answers). Collections
+    the session made are dropped at its end."""
+    try:
+        env, problem = store_switch_env(f"policyqa_test_{uuid.uuid4().hex[:8]}"), None
+    except StoreSwitchError as exc:
+        env, problem = {}, str(exc)
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    yield env
+    drop_test_collections(env)
+
+
+@pytest.fixture()
+def on_test_store(store_env, monkeypatch):
+    """This process's settings (`load_settings`) on the store under test, for in-process builds
+    and servers: the developer's own store variables are set aside for the test."""
+    for name in STORE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in store_env.items():
+        monkeypatch.setenv(name, value)
+    return store_env
+
+
+@pytest.fixture(scope="session")
+def live_server(shared_corpus, tmp_path_factory, store_env):
     root = tmp_path_factory.mktemp("live")
     corpus = copy_documents(shared_corpus, root / "corpus", SERVER_DOCUMENTS)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
-    env.update({"POLICYQA_ADMIN_KEY": ADMIN_KEY, "POLICYQA_THREADS": "2"})
-    server = LiveServer(corpus, root / "index", free_port(), env)
+    server = ServeProcess(root / "index", root / "server.log", corpus=corpus,
+                          env={"POLICYQA_ADMIN_KEY": ADMIN_KEY, "POLICYQA_THREADS": "2",
+                               **store_env})
     try:
-        server.wait_ready()
+        server.wait_ready(timeout=600)
         yield server
     finally:
         server.stop()

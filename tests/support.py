@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from eval.server import REPO, ServeProcess, free_port
+
+__all__ = ["ADMIN_KEY", "REPO", "SERVER_DOCUMENTS", "STORE_SWITCH", "STORE_VARIABLES",
+           "ServeProcess", "StoreSwitchError", "copy_documents", "drop_test_collections",
+           "free_port", "store_switch_env"]
 
 # Real documents for the HTTP and browser tests: small enough to embed in about a minute,
 # varied enough to cover every reader and citation type.
@@ -32,46 +32,54 @@ def copy_documents(source: Path, target: Path, documents: list[str]) -> Path:
     return target
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+STORE_SWITCH = "POLICYQA_TEST_VECTOR_STORE"
+# The settings that choose and reach a vector store: scrubbed before the test store's are set.
+STORE_VARIABLES = ("POLICYQA_VECTOR_STORE", "POLICYQA_MILVUS_URI", "POLICYQA_MILVUS_TOKEN",
+                   "POLICYQA_MILVUS_PREFIX")
 
 
-class LiveServer:
-    """`policyqa serve` in its own process on a loopback port: the README's main command."""
+class StoreSwitchError(RuntimeError):
+    """POLICYQA_TEST_VECTOR_STORE asks for a store the tests cannot use."""
 
-    def __init__(self, corpus: Path, index_dir: Path, port: int, env: dict[str, str]) -> None:
-        self.corpus, self.index_dir, self.port = corpus, index_dir, port
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.log = (index_dir.parent / "server.log").open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--corpus", str(corpus),
-             "--index-dir", str(index_dir), "--port", str(port)],
-            env={**env, "PYTHONPATH": str(REPO)}, stdout=self.log, stderr=subprocess.STDOUT)
 
-    def wait_ready(self, timeout: float = 600) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.base_url + "/readyz", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(f"server not ready after {timeout} s: {self.log_text()[-3000:]}")
+def store_switch_env(prefix: str = "policyqa_test") -> dict[str, str]:
+    """POLICYQA_* variables putting the servers and builds the tests start on the chosen store.
 
-    def log_text(self) -> str:
-        self.log.flush()
-        return (self.index_dir.parent / "server.log").read_text()
+    POLICYQA_TEST_VECTOR_STORE unset or "faiss": {} (FAISS, the default). "milvus": the Milvus
+    server at POLICYQA_MILVUS_URI (and POLICYQA_MILVUS_TOKEN if set), collections named with
+    `prefix`; raises StoreSwitchError when no server answers there, since a stage that asked for
+    Milvus must not quietly test FAISS or skip.
+    """
+    kind = os.environ.get(STORE_SWITCH, "").strip().lower() or "faiss"
+    if kind == "faiss":
+        return {}
+    if kind != "milvus":
+        raise StoreSwitchError(f"{STORE_SWITCH}={kind!r}: expected faiss or milvus")
+    uri = os.environ.get("POLICYQA_MILVUS_URI")
+    if not uri:
+        raise StoreSwitchError(f"{STORE_SWITCH}=milvus needs POLICYQA_MILVUS_URI "
+                               "(bash .ci/milvus-tests starts a server and sets it)")
+    from index.milvus_store import server_problem
 
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except Exception:
-            self.process.kill()
-        self.log.close()
+    problem = server_problem(uri, timeout=10)
+    if problem:
+        raise StoreSwitchError(f"{STORE_SWITCH}=milvus: {problem}")
+    token = os.environ.get("POLICYQA_MILVUS_TOKEN", "")
+    env = {"POLICYQA_VECTOR_STORE": "milvus", "POLICYQA_MILVUS_URI": uri,
+           "POLICYQA_MILVUS_PREFIX": prefix}
+    if token:
+        env["POLICYQA_MILVUS_TOKEN"] = token
+    return env
+
+
+def drop_test_collections(env: dict[str, str]) -> None:
+    """Drops the Milvus collections named with the prefix in `env` (made by `store_switch_env`)."""
+    if env.get("POLICYQA_VECTOR_STORE") != "milvus":
+        return
+    from index.milvus_store import client_for
+
+    client = client_for(env["POLICYQA_MILVUS_URI"], env.get("POLICYQA_MILVUS_TOKEN", ""))
+    prefix = env["POLICYQA_MILVUS_PREFIX"] + "_"
+    for name in client.list_collections():
+        if name.startswith(prefix):
+            client.drop_collection(name)

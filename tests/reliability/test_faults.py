@@ -18,7 +18,7 @@ from index.builder import IndexBuilder
 from index.generations import current_generation, read_manifest
 from index.searcher import IndexSearcher
 from ingest.chunker import ChunkSettings
-from tests.support import ADMIN_KEY, REPO, LiveServer, copy_documents, free_port
+from tests.support import ADMIN_KEY, REPO, ServeProcess, copy_documents
 
 BASE = ["treaties/echr_protocol4_1963.md", "treaties/refugee_protocol_1967.md"]
 ADDED = "treaties/smuggling_of_migrants_protocol_2000.md"
@@ -233,7 +233,7 @@ def test_full_disk(base_index, workspace, embedder):
     assert_clear_error(proc)
 
 
-def _snapshot(server: LiveServer) -> dict:
+def _snapshot(server: ServeProcess) -> dict:
     with httpx.Client(base_url=server.base_url, timeout=60) as client:
         answers = [client.post("/v1/ask", json={"question": q, "k": 5, "mode": mode}).json()
                    for q in (BASE_QUESTION, ADDED_QUESTION) for mode in ("hybrid", "lexical")]
@@ -245,10 +245,10 @@ def _snapshot(server: LiveServer) -> dict:
 
 def test_server_restart_loses_nothing(shared_corpus, tmp_path):
     corpus = copy_documents(shared_corpus, tmp_path / "corpus", [*BASE, ADDED])
-    env = {**_env(), "POLICYQA_ADMIN_KEY": ADMIN_KEY, "POLICYQA_THREADS": "2"}
+    env = {"PYTHONDONTWRITEBYTECODE": "1", "POLICYQA_ADMIN_KEY": ADMIN_KEY, "POLICYQA_THREADS": "2"}
     snapshots = []
     for _ in range(2):
-        server = LiveServer(corpus, tmp_path / "index", free_port(), env)
+        server = ServeProcess(tmp_path / "index", tmp_path / "server.log", corpus=corpus, env=env)
         try:
             server.wait_ready(timeout=300)
             snapshots.append(_snapshot(server))

@@ -257,7 +257,8 @@ def test_rebuild_while_serving_switches_generation(client, live_server, shared_c
     assert generations <= {before["generation"], after["index"]["generation"]}
 
 
-def test_admin_endpoints_refuse_everything_without_a_configured_key(live_server, embedder):
+def test_admin_endpoints_refuse_everything_without_a_configured_key(live_server, embedder,
+                                                                    on_test_store):
     """A second real server over the same index, started in-process, with no admin key."""
     import uvicorn
 
