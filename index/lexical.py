@@ -58,7 +58,7 @@ class Bm25Index:
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top[np.lexsort((self.chunk_ids[top], -scores[top]))]  # equal scores: by chunk id
         return self.chunk_ids[top], scores[top].astype(np.float32)
 
     def document_frequency(self, term: str) -> int:

@@ -82,8 +82,10 @@ class IndexSearcher:
               ) -> list[int]:
         """Chunk ids nearest a question (or its already encoded vector)."""
         vector = self.embedder.encode_query(query) if isinstance(query, str) else query
-        ids, _ = self.store.search(vector, k, allowed)
-        return [int(i) for i in ids]
+        ids, scores = self.store.search(vector, k, allowed)
+        # Equal scores (the same paragraph in two copies of a treaty) in chunk id order: stores
+        # break ties differently, and answers should not depend on which store holds the vectors.
+        return [int(ids[i]) for i in np.lexsort((ids, -scores))]
 
     def lexical_ids(self, query: str | np.ndarray, k: int, allowed: np.ndarray | None = None
                     ) -> list[int]:
