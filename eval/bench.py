@@ -153,11 +153,11 @@ class TimedEmbedder:
             self.seconds += time.perf_counter() - started
 
 
-def bare_encode_seconds(embedder, texts: list[str], batch: int) -> float:
-    """What the build's embedding alone costs: the same texts, the same batches."""
+def bare_encode_seconds(embedder, texts: list[str]) -> float:
+    """What embedding alone costs: one `encode` of all the build's chunk texts, with the
+    embedder's batch size (the build's), which sorts them by length as the build does."""
     started = time.perf_counter()
-    for start in range(0, len(texts), batch):
-        embedder.encode(texts[start:start + batch])
+    embedder.encode(texts)
     return time.perf_counter() - started
 
 
@@ -195,7 +195,9 @@ def run_ingest(backend: str, corpus: Path, work: Path) -> IngestResult:
         report = builder.build(corpus, full=True)
     inline = timed.seconds
     generation = current_generation(index_dir)
-    bare = bare_encode_seconds(embedder, chunk_texts(generation), batch)
+    if embedder.batch_size != batch:
+        raise RuntimeError(f"embedder batch size {embedder.batch_size} is not the build's {batch}")
+    bare = bare_encode_seconds(embedder, chunk_texts(generation))
     change_one_document(corpus)
     incremental = builder.build(corpus)
     return IngestResult(backend, report.documents, report.chunks, report.seconds, inline, bare,
@@ -216,15 +218,30 @@ class Server(ServeProcess):
 
 
 def http_sequential(url: str, questions: list[str]) -> list[float]:
-    import httpx
+    """POST /v1/ask one question at a time over one keep-alive connection, timed per request.
 
+    The client is the standard library's: httpx spends 1.1-1.5 ms of its own per request on
+    these machines, which would be charged to the server.
+    """
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    headers = {"Content-Type": "application/json"}
     times = []
-    with httpx.Client(base_url=url, timeout=120) as http:
+    try:
         for q in questions:
+            body = json.dumps({"question": q, "k": 5})
             started = time.perf_counter()
-            r = http.post("/v1/ask", json={"question": q, "k": 5})
+            connection.request("POST", "/v1/ask", body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
             times.append((time.perf_counter() - started) * 1000)
-            r.raise_for_status()
+            if response.status != 200:
+                raise RuntimeError(f"POST /v1/ask answered {response.status}: {data[:300]!r}")
+    finally:
+        connection.close()
     return times
 
 
@@ -263,6 +280,15 @@ class BareTimes:
     encode: list[float] = field(default_factory=list)
     vector: list[float] = field(default_factory=list)
     bm25: list[float] = field(default_factory=list)
+    answer: list[float] = field(default_factory=list)  # the whole AnswerEngine.ask, in-process
+
+
+def answer_queries(engine, questions: list[str], into: BareTimes) -> None:
+    """What the server does per request, without HTTP: AnswerEngine.ask (k=5, hybrid)."""
+    for q in questions:
+        started = time.perf_counter()
+        engine.ask(q, k=5)
+        into.answer.append((time.perf_counter() - started) * 1000)
 
 
 def bare_queries(searcher, questions: list[str], into: BareTimes) -> None:
@@ -388,6 +414,7 @@ def build_scaled(source: Path, index_dir: Path, chunks: int, log: Path, reuse: b
 def run_size(size: int, source: Path, work: Path, embedder, backend: str, questions: list[str],
              rounds: int, clients: int, compare_types: bool, reuse: bool = False) -> dict:
     from index.searcher import IndexSearcher
+    from service.engine import AnswerEngine
 
     index_dir = work / f"scaled-{size}"
     scaled, scale_cmd = build_scaled(source, index_dir, size, work / f"scale-{size}.log", reuse)
@@ -396,11 +423,15 @@ def run_size(size: int, source: Path, work: Path, embedder, backend: str, questi
     try:
         server.wait_ready()
         searcher = IndexSearcher.open(index_dir, embedder)
+        engine = AnswerEngine(settings_for(backend, index_dir, index_dir), embedder=embedder)
+        engine.refresh()
         bare, http = BareTimes(), []
-        bare_queries(searcher, questions[:10], BareTimes())  # warm-up, both sides
+        bare_queries(searcher, questions[:10], BareTimes())  # warm-up, all three
+        answer_queries(engine, questions[:10], BareTimes())
         http_sequential(server.url, questions[:10])
-        for _ in range(rounds):  # interleaved, so load from other jobs hits both alike
+        for _ in range(rounds):  # interleaved, so load from other jobs hits them alike
             bare_queries(searcher, questions, bare)
+            answer_queries(engine, questions, bare)
             http += http_sequential(server.url, questions)
         concurrent, wall = http_concurrent(server.url, questions * rounds, clients)
         server_peak = peak_rss_of(server.process.pid)
@@ -448,9 +479,10 @@ def ingest_tables(results: list[IngestResult], command: str) -> str:
                     "encode inside build = wall time of the build's own embedder.encode calls "
                     "(same texts, same batches, same seconds as the build): the robust ratio "
                     "on a shared machine",
-                    "separate bare = embedder.encode over the built chunks' embed_text in the "
-                    "same batches, right after the build in the same process (exposed to load "
-                    "changes between the two passes)",
+                    "separate bare = one embedder.encode of all the built chunks' embed_text "
+                    "(the embedder sorts them by length into batches of the build's size), "
+                    "right after the build in the same process (exposed to load changes "
+                    "between the two passes)",
                     "peak RSS is the benchmark process (embedder loaded) during the build"])
     inc_rows = [[r.backend, round(r.build_s, 2), round(r.incremental_s, 2),
                  r.incremental_embedded, f"{100 * r.incremental_s / r.build_s:.2f}%",
@@ -468,24 +500,30 @@ def query_table(results: list[dict], command: str) -> str:
     for r in results:
         bare50, http50 = percentile(r["bare"]["total"], 50), percentile(r["http"], 50)
         bare99, http99 = percentile(r["bare"]["total"], 99), percentile(r["http"], 99)
+        answer50 = percentile(r["bare"].get("answer", []), 50)
         rows.append([f"{r['chunks']:,}", r["index_type"], f"{bare50:.2f}", f"{bare99:.2f}",
                      f"{percentile(r['bare']['encode'], 50):.2f}",
                      f"{percentile(r['bare']['vector'], 50):.2f}",
-                     f"{percentile(r['bare']['bm25'], 50):.2f}",
+                     f"{percentile(r['bare']['bm25'], 50):.2f}", f"{answer50:.2f}",
                      f"{http50:.2f}", f"{http99:.2f}", f"{http50 / bare50:.2f}",
+                     f"{http50 / answer50:.2f}",
                      f"{percentile(r['concurrent'], 50):.1f}",
                      f"{percentile(r['concurrent'], 99):.1f}",
                      f"{len(r['concurrent']) / r['concurrent_wall_s']:.1f}"])
     server = results[0]["server_command"] if results else ""
     return table("Query latency: HTTP end to end vs bare in-process (ms)", command,
                  ["chunks", "index", "bare p50", "bare p99", "encode p50", "vector p50",
-                  "bm25 p50", "HTTP p50", "HTTP p99", "HTTP/bare p50", "8 clients p50",
+                  "bm25 p50", "answer p50", "HTTP p50", "HTTP p99", "HTTP/bare p50",
+                  "HTTP/answer p50", "8 clients p50",
                   "8 clients p99", "8 clients req/s"], rows,
                  [f"server: `{server}` (port varies), otherwise default settings, "
-                  "POST /v1/ask k=5 hybrid; questions: eval/sets/treaties.jsonl",
+                  "POST /v1/ask k=5 hybrid; questions: eval/sets/treaties.jsonl; sequential "
+                  "client: http.client on one keep-alive connection; 8 clients: httpx async",
                   "bare = encode_query + vector store search(k=100) + BM25 search(k=100) in "
-                  "the benchmark process on the same generation; bare and sequential HTTP "
-                  "rounds are interleaved",
+                  "the benchmark process on the same generation; answer = the whole "
+                  "AnswerEngine.ask in-process (also the second rankings for a named "
+                  "instrument, fusion, passages from SQLite, highlights, citations); bare, "
+                  "answer and sequential HTTP rounds are interleaved",
                   "scaled corpora: see `python -m eval.scale` commands in the memory table "
                   "and the eval/scale.py docstring (real generation replicated with perturbed "
                   "BM25 texts and embedding-like vectors; no re-embedding)"])

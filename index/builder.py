@@ -75,7 +75,9 @@ class BuildError(Exception):
 class ChunkSink(Protocol):
     """Where the chunks that need a vector go while the corpus is read."""
 
-    def add(self, chunk_id: int, embed_text: str) -> None: ...
+    def add(self, chunk_id: int, embed_text: str, tokens: int) -> None:
+        """A chunk to embed; `tokens` is its length in the embedder's word pieces."""
+        ...
 
     def after_document(self) -> int:
         """Called after each document; returns how many chunks it embedded meanwhile."""
@@ -104,15 +106,17 @@ class CorpusRead:
     corpus_dir: Path
 
 
-def embed_sorted(embedder: Embedder, ids: list[int], texts: list[str], batch_size: int,
-                 write: Callable[[np.ndarray, np.ndarray], None],
+def embed_sorted(embedder: Embedder, ids: list[int], texts: list[str], tokens: list[int],
+                 batch_size: int, write: Callable[[np.ndarray, np.ndarray], None],
                  progress: Callable[[int, int], None]) -> int:
     """Embeds `texts` in batches of similar lengths and hands each batch to `write`.
 
-    Batches of similar lengths pad less: sorting the whole backlog by length first keeps the
-    embedder's work close to a bare encode of all texts at once.
+    A batch is padded to its longest text, so the backlog is sorted by `tokens` (the embedder's
+    word pieces per text) first. Sorting by characters instead made the build's encoding 1.4x
+    slower than one bare `encode` of the same texts: legal text with numbers and citations has
+    many more word pieces per character than prose.
     """
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    order = sorted(range(len(texts)), key=lambda i: tokens[i])
     done = 0
     for start in range(0, len(order), batch_size):
         batch = order[start:start + batch_size]
@@ -130,10 +134,12 @@ class _Embedding:
         self.builder, self.store = builder, store
         self.ids: list[int] = []
         self.texts: list[str] = []
+        self.tokens: list[int] = []
 
-    def add(self, chunk_id: int, embed_text: str) -> None:
+    def add(self, chunk_id: int, embed_text: str, tokens: int) -> None:
         self.ids.append(chunk_id)
         self.texts.append(embed_text)
+        self.tokens.append(tokens)
 
     def after_document(self) -> int:
         return self.close() if len(self.ids) >= FLUSH_EVERY else 0
@@ -141,10 +147,10 @@ class _Embedding:
     def close(self) -> int:
         if not self.ids:
             return 0
-        done = embed_sorted(self.builder.embedder, self.ids, self.texts, self.builder.embed_batch,
-                            self.store.add,
+        done = embed_sorted(self.builder.embedder, self.ids, self.texts, self.tokens,
+                            self.builder.embed_batch, self.store.add,
                             lambda n, total: self.builder.progress("embed", n, total))
-        self.ids, self.texts = [], []
+        self.ids, self.texts, self.tokens = [], [], []
         return done
 
 
@@ -274,7 +280,7 @@ class IndexBuilder:
                     report.reused_chunks += 1
                     continue
                 assigned.append((next_id, chunk))
-                sink.add(next_id, chunk.embed_text)
+                sink.add(next_id, chunk.embed_text, chunk.embed_tokens)
                 next_id += 1
             stale = [cid for ids in reusable.values() for cid in ids]
             report.deleted_chunks += store.delete(np.asarray(stale, dtype=np.int64))

@@ -23,6 +23,7 @@ class Bm25Index:
     def __init__(self, retriever: bm25s.BM25, chunk_ids: np.ndarray) -> None:
         self.retriever = retriever
         self.chunk_ids = chunk_ids
+        self._order = np.argsort(chunk_ids, kind="stable")  # to find ids' positions quickly
         self._stemmer = _stemmer()
 
     @classmethod
@@ -52,14 +53,27 @@ class Bm25Index:
     def top(self, scores: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
             ) -> tuple[np.ndarray, np.ndarray]:
         """Ids and scores of the k best-scored chunks (only `allowed_ids` when given)."""
-        if allowed_ids is not None and len(scores):
-            scores = np.where(np.isin(self.chunk_ids, allowed_ids), scores, 0.0)
+        positions = np.arange(len(scores)) if allowed_ids is None else self._positions(allowed_ids)
+        scores = scores[positions]
         k = min(k, int(np.count_nonzero(scores)))
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.lexsort((self.chunk_ids[top], -scores[top]))]  # equal scores: by chunk id
-        return self.chunk_ids[top], scores[top].astype(np.float32)
+        # Every score up to the k-th best, then by score and, between equal scores, by chunk id:
+        # the same k whichever order the scores came in.
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        top = np.flatnonzero(scores >= kth)
+        ids = self.chunk_ids[positions[top]]
+        order = np.lexsort((ids, -scores[top]))[:k]
+        return ids[order], scores[top][order].astype(np.float32)
+
+    def _positions(self, ids: np.ndarray) -> np.ndarray:
+        """Positions in `chunk_ids` of those of `ids` the index holds (O(len(ids) log n))."""
+        ids = np.unique(np.asarray(ids, dtype=np.int64))
+        if not len(self.chunk_ids) or not len(ids):
+            return np.zeros(0, dtype=np.int64)
+        slots = np.searchsorted(self.chunk_ids, ids, sorter=self._order)
+        positions = self._order[np.minimum(slots, len(self.chunk_ids) - 1)]
+        return positions[self.chunk_ids[positions] == ids]
 
     def document_frequency(self, term: str) -> int:
         """How many chunks contain a (stemmed) term."""

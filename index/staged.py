@@ -25,7 +25,7 @@ Layout of <index_dir>/staged/:
     generation/                       chunks.sqlite, milvus.json (named as soon as the collection
                                       exists), later BM25, vectors, manifest: the next gen-*
     base/                             file stores: the forked store, stale vectors deleted
-    shards/shard-NNNN.jsonl           one {"id", "text"} line per chunk to embed
+    shards/shard-NNNN.jsonl           one {"id", "text", "tokens"} line per chunk to embed
     shards/shard-NNNN.lock            held by the process embedding that shard
     progress/shard-NNNN.json          done/total, host, pid, time: for `policyqa index status`
     vectors/shard-NNNN/batch-*.npz    file stores: one file per embedded batch, written atomically
@@ -141,10 +141,10 @@ class _ShardWriter:
         self.sizes = [0] * shards
         self.count = 0
 
-    def add(self, chunk_id: int, embed_text: str) -> None:
+    def add(self, chunk_id: int, embed_text: str, tokens: int) -> None:
         shard = self.count % len(self.files)
-        self.files[shard].write(json.dumps({"id": chunk_id, "text": embed_text},
-                                           ensure_ascii=False) + "\n")
+        self.files[shard].write(json.dumps({"id": chunk_id, "text": embed_text,
+                                            "tokens": tokens}, ensure_ascii=False) + "\n")
         self.sizes[shard] += 1
         self.count += 1
 
@@ -298,15 +298,17 @@ def _check_one_vector_each(store: VectorStore, chunks: ChunkStore) -> None:
 # -- the shards and their vectors ----------------------------------------------------------------
 
 
-def _read_shard(root: Path, shard: int) -> tuple[list[int], list[str]]:
+def _read_shard(root: Path, shard: int) -> tuple[list[int], list[str], list[int]]:
     ids: list[int] = []
     texts: list[str] = []
+    tokens: list[int] = []
     with (root / "shards" / f"{_shard_name(shard)}.jsonl").open() as f:
         for line in f:
             row = json.loads(line)
             ids.append(int(row["id"]))
             texts.append(row["text"])
-    return ids, texts
+            tokens.append(int(row["tokens"]))
+    return ids, texts, tokens
 
 
 class _VectorFiles:
@@ -371,7 +373,7 @@ def _missing_per_shard(root: Path, pending: dict) -> dict[int, int]:
     output = _output(pending["fingerprint"]["store"], root)
     missing = {}
     for shard in range(pending["shards"]):
-        ids, _ = _read_shard(root, shard)
+        ids = _read_shard(root, shard)[0]
         missing[shard] = len(ids) - len(output.done(shard, ids))
     return missing
 
@@ -453,7 +455,7 @@ def work(index_dir: Path, embedder: Embedder, store_kind: str, worker: int, of: 
         output = _output(store_kind, root)
         for shard in report.shards:
             with _shard_lock(root, shard):
-                ids, texts = _read_shard(root, shard)
+                ids, texts, tokens = _read_shard(root, shard)
                 done = output.done(shard, ids)
                 todo = [i for i, cid in enumerate(ids) if cid not in done]
                 report.chunks += len(ids)
@@ -467,7 +469,8 @@ def work(index_dir: Path, embedder: Embedder, store_kind: str, worker: int, of: 
 
                 step(0, len(todo))
                 report.embedded += embed_sorted(embedder, [ids[i] for i in todo],
-                                                [texts[i] for i in todo], embed_batch,
+                                                [texts[i] for i in todo],
+                                                [tokens[i] for i in todo], embed_batch,
                                                 output.writer(shard), step)
     except (OSError, VectorStoreError) as exc:
         raise BuildError(f"worker {worker} of {of} failed: {getattr(exc, 'strerror', None) or exc}; "
