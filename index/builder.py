@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,9 +43,10 @@ from ingest.document import DocumentReadError, sha256_bytes
 from ingest.pipeline import Skipped, SourceFile, discover, load_document, read_bytes
 
 FORMAT_VERSION = 1
-# Chunks waiting for embedding are flushed this many at a time (sorted by length, then embedded
-# in batches of `embed_batch`): bounded memory, little padding.
-FLUSH_EVERY = 4096
+# Chunks waiting for embedding are handed to the embedding thread this many at a time (sorted by
+# word pieces, then embedded in batches of `embed_batch`): early enough for reading to overlap
+# embedding, large enough that sorted batches pad little.
+FLUSH_EVERY = 1024
 Progress = Callable[[str, int, int], None]  # stage, done, total
 
 
@@ -127,14 +130,38 @@ def embed_sorted(embedder: Embedder, ids: list[int], texts: list[str], tokens: l
     return done
 
 
-class _Embedding:
-    """The one-process build's sink: chunks are embedded here, in bounded backlogs."""
+class _LockedStore:
+    """A build's store shared by the reading thread (deletes) and the embedding thread (adds)."""
 
-    def __init__(self, builder: IndexBuilder, store: VectorStore) -> None:
+    def __init__(self, store: VectorStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        with self._lock:
+            self.store.add(ids, vectors)
+
+    def delete(self, ids: np.ndarray) -> int:
+        with self._lock:
+            return self.store.delete(ids)
+
+
+class _Embedding:
+    """The one-process build's sink: backlogs of chunks are embedded on a background thread
+    while the corpus is still being read, since the embedder spends its time outside the GIL
+    (onnxruntime, torch), so reading and chunking hide behind it. At most two backlogs wait,
+    which bounds memory; an error in the thread is raised by the next call here."""
+
+    def __init__(self, builder: IndexBuilder, store: _LockedStore) -> None:
         self.builder, self.store = builder, store
         self.ids: list[int] = []
         self.texts: list[str] = []
         self.tokens: list[int] = []
+        self.queued = 0  # chunks handed to the thread so far, for the progress total
+        self._done = 0
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyqa-embed")
+        self._backlogs: deque[Future[int]] = deque()
+        self._stopped = False
 
     def add(self, chunk_id: int, embed_text: str, tokens: int) -> None:
         self.ids.append(chunk_id)
@@ -142,15 +169,47 @@ class _Embedding:
         self.tokens.append(tokens)
 
     def after_document(self) -> int:
-        return self.close() if len(self.ids) >= FLUSH_EVERY else 0
+        if len(self.ids) >= FLUSH_EVERY:
+            self._submit()
+        while self._backlogs and (self._backlogs[0].done() or len(self._backlogs) > 2):
+            self._backlogs.popleft().result()  # raises what the thread raised
+        return 0  # counted by close()
 
     def close(self) -> int:
+        try:
+            self._submit()
+            while self._backlogs:
+                self._backlogs.popleft().result()
+        finally:
+            for backlog in self._backlogs:
+                backlog.cancel()
+            self._thread.shutdown(wait=True)
+        return self._done
+
+    def abort(self) -> None:
+        """Stops embedding after the current batch (the build failed); waits for nothing."""
+        self._stopped = True
+        self._thread.shutdown(wait=False, cancel_futures=True)
+
+    def _submit(self) -> None:
         if not self.ids:
-            return 0
-        done = embed_sorted(self.builder.embedder, self.ids, self.texts, self.tokens,
-                            self.builder.embed_batch, self.store.add,
-                            lambda n, total: self.builder.progress("embed", n, total))
+            return
+        ids, texts, tokens = self.ids, self.texts, self.tokens
         self.ids, self.texts, self.tokens = [], [], []
+        self.queued += len(ids)
+        self._backlogs.append(self._thread.submit(self._embed, ids, texts, tokens))
+
+    def _embed(self, ids: list[int], texts: list[str], tokens: list[int]) -> int:
+        start = self._done
+
+        def progress(n: int, _total: int) -> None:
+            if self._stopped:
+                raise BuildError("build stopped")
+            self.builder.progress("embed", start + n, self.queued)
+
+        done = embed_sorted(self.builder.embedder, ids, texts, tokens, self.builder.embed_batch,
+                            self.store.add, progress)
+        self._done += done
         return done
 
 
@@ -187,8 +246,13 @@ class IndexBuilder:
                                  f"{exc.strerror or exc}") from exc
             try:
                 store = self.open_store(base, folder)
-                read = self.read_corpus(folder, corpus_dir, catalogue, base, store,
-                                        _Embedding(self, store))
+                shared = _LockedStore(store)
+                sink = _Embedding(self, shared)
+                try:
+                    read = self.read_corpus(folder, corpus_dir, catalogue, base, shared, sink)
+                except BaseException:
+                    sink.abort()
+                    raise
                 report = self.publish(folder, read, store)
             except (OSError, sqlite3.Error, VectorStoreError) as exc:
                 # A full disk or a vanished folder: free what this build wrote, keep the live one.
