@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 # The reference corpus beside the checkout when there is one, else the project's corpus folder.
 CORPUS ?= $(if $(wildcard ../shared/corpus/MANIFEST.tsv),../shared/corpus,corpus)
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: install serve test bench clean
 
@@ -26,6 +27,10 @@ serve: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	bash .ci/milvus-tests
+
+# The performance benchmarks (`policyqa bench --help`); e.g. make bench BENCH_ARGS=--quick
+bench: install
+	$(BIN)/policyqa bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .policyqa .pytest_cache .hypothesis
