@@ -36,6 +36,17 @@ def error_of(response, status: int) -> dict:
     return body["error"]
 
 
+def test_the_served_index_is_on_the_store_under_test(client, live_server, store_env):
+    """FAISS by default; Milvus in .ci/milvus-tests: the stage must not pass on FAISS by mistake."""
+    from index.generations import current_generation, read_manifest
+
+    live = current_generation(live_server.index_dir)
+    wanted = store_env.get("POLICYQA_VECTOR_STORE", "faiss")
+    assert read_manifest(live)["fingerprint"]["store"] == wanted
+    assert (live / "milvus.json").exists() == (wanted == "milvus")
+    assert ask(client, question="refugee")["index"]["generation"] == read_manifest(live)["generation"]
+
+
 def test_refoulement_question_cites_article_33(client):
     data = ask(client, question=REFOULEMENT, k=5)
     assert set(data) == {"question", "mode", "took_ms", "index", "passages"}
