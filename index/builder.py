@@ -82,12 +82,12 @@ class ChunkSink(Protocol):
         """A chunk to embed; `tokens` is its length in the embedder's word pieces."""
         ...
 
-    def after_document(self) -> int:
-        """Called after each document; returns how many chunks it embedded meanwhile."""
+    def after_document(self) -> None:
+        """Called after each document (a chance to hand on a backlog)."""
         ...
 
     def close(self) -> int:
-        """Called once at the end; returns how many chunks it embedded meanwhile."""
+        """Called once at the end; returns how many chunks it embedded in all."""
         ...
 
 
@@ -168,12 +168,11 @@ class _Embedding:
         self.texts.append(embed_text)
         self.tokens.append(tokens)
 
-    def after_document(self) -> int:
+    def after_document(self) -> None:
         if len(self.ids) >= FLUSH_EVERY:
             self._submit()
         while self._backlogs and (self._backlogs[0].done() or len(self._backlogs) > 2):
             self._backlogs.popleft().result()  # raises what the thread raised
-        return 0  # counted by close()
 
     def close(self) -> int:
         try:
@@ -352,7 +351,7 @@ class IndexBuilder:
             new.put_chunks(assigned)
             report.truncated_chunks += sum(c.embed_tokens > self.embedder.max_tokens
                                            for c in chunks)
-            report.embedded_chunks += sink.after_document()
+            sink.after_document()
         report.embedded_chunks += sink.close()
         removed = [d for d in old_hashes if d not in seen]
         if old and removed:

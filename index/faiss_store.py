@@ -26,7 +26,13 @@ from typing import Literal
 import faiss
 import numpy as np
 
-from index.vector_store import VectorStoreError, checked_vectors, register_store
+from index.generations import atomic_file
+from index.vector_store import (
+    VectorStoreError,
+    checked_vectors,
+    positions_of,
+    register_store,
+)
 
 INDEX_FILE = "vectors.faiss"
 TOMBSTONES_FILE = "tombstones.npy"
@@ -238,11 +244,7 @@ class FaissStore:
 
     def _exact_among(self, query: np.ndarray, allowed: np.ndarray, k: int
                      ) -> tuple[np.ndarray, np.ndarray]:
-        stored, order = self._stored_ids(), self._id_order()
-        slots = np.searchsorted(stored, allowed, sorter=order)
-        slots = np.minimum(slots, len(stored) - 1)
-        positions = order[slots]
-        found = stored[positions] == allowed
+        positions, found = positions_of(self._stored_ids(), self._id_order(), allowed)
         positions, ids = positions[found], allowed[found]
         if self._tombstones:
             alive = ~np.isin(ids, np.fromiter(self._tombstones, dtype=np.int64))
@@ -314,10 +316,8 @@ class FaissStore:
         if not self._tombstones:
             target.unlink(missing_ok=True)
             return
-        partial = folder / (TOMBSTONES_FILE + ".partial")
-        with partial.open("wb") as f:
+        with atomic_file(target) as f:
             np.save(f, np.array(sorted(self._tombstones), dtype=np.int64), allow_pickle=False)
-        _fsync_replace(partial, target)
 
     @classmethod
     def load(cls, folder: Path) -> FaissStore:

@@ -21,6 +21,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
@@ -54,6 +55,18 @@ def _fsync_tree(folder: Path) -> None:
             with path.open("rb") as f:
                 os.fsync(f.fileno())
     _fsync_dir(folder)
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A binary file that appears at `path` whole or not at all: written to `path`.partial,
+    fsynced, then renamed over `path`. Nothing is renamed when the body raises."""
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as f:
+        yield f
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)
 
 
 def generation_number(folder: Path) -> int:

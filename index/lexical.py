@@ -9,6 +9,8 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from index.vector_store import positions_of
+
 LEXICAL_DIR = "bm25"
 _IDS_FILE = "chunk_ids.npy"
 
@@ -68,12 +70,9 @@ class Bm25Index:
 
     def _positions(self, ids: np.ndarray) -> np.ndarray:
         """Positions in `chunk_ids` of those of `ids` the index holds (O(len(ids) log n))."""
-        ids = np.unique(np.asarray(ids, dtype=np.int64))
-        if not len(self.chunk_ids) or not len(ids):
-            return np.zeros(0, dtype=np.int64)
-        slots = np.searchsorted(self.chunk_ids, ids, sorter=self._order)
-        positions = self._order[np.minimum(slots, len(self.chunk_ids) - 1)]
-        return positions[self.chunk_ids[positions] == ids]
+        positions, found = positions_of(self.chunk_ids, self._order,
+                                        np.unique(np.asarray(ids, dtype=np.int64)))
+        return positions[found]
 
     def document_frequency(self, term: str) -> int:
         """How many chunks contain a (stemmed) term."""

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from index.generations import atomic_file
 from index.vector_store import VectorStoreError, checked_vectors, register_store
 
 META_FILE = "milvus.json"
@@ -417,16 +418,11 @@ class MilvusStore:
 
     def _write_meta(self, folder: Path, last_write_ts: int) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / META_FILE
-        partial = folder / (META_FILE + ".partial")
         meta = {"collection": self.collection, "uri": self.uri, "dimension": self.dimension,
                 "metric": "IP", "id_field": ID_FIELD, "vector_field": VECTOR_FIELD,
                 "last_write_ts": last_write_ts}
-        with partial.open("w") as f:
-            f.write(json.dumps(meta, indent=2))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, target)
+        with atomic_file(folder / META_FILE) as f:
+            f.write(json.dumps(meta, indent=2).encode())
 
     def count(self) -> int:
         try:

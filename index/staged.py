@@ -66,6 +66,7 @@ from index.generations import (
     PLAN_FILE,
     STAGED_DIR,
     STAGED_GENERATION,
+    atomic_file,
     current_generation,
     read_manifest,
 )
@@ -118,13 +119,9 @@ def _shard_name(shard: int) -> str:
     return f"shard-{shard:04d}"
 
 
-def _write_atomic(path: Path, data: bytes | str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as f:
-        f.write(data.encode() if isinstance(data, str) else data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)
+def _write_atomic(path: Path, text: str) -> None:
+    with atomic_file(path) as f:
+        f.write(text.encode())
 
 
 # -- the coordinator ---------------------------------------------------------------------------
@@ -148,8 +145,8 @@ class _ShardWriter:
         self.sizes[shard] += 1
         self.count += 1
 
-    def after_document(self) -> int:
-        return 0
+    def after_document(self) -> None:
+        pass
 
     def close(self) -> int:
         for f, path in zip(self.files, self.paths):
@@ -340,13 +337,8 @@ class _VectorFiles:
         counter = iter(range(max(numbers, default=-1) + 1, 1 << 62))
 
         def write(ids: np.ndarray, vectors: np.ndarray) -> None:
-            path = folder / f"batch-{next(counter):06d}.npz"
-            partial = path.with_name(path.name + ".partial")
-            with partial.open("wb") as f:
+            with atomic_file(folder / f"batch-{next(counter):06d}.npz") as f:
                 np.savez(f, ids=ids, vectors=np.asarray(vectors, dtype=np.float32))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(partial, path)
 
         return write
 

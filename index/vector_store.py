@@ -54,6 +54,20 @@ def checked_vectors(ids: np.ndarray, vectors: np.ndarray, dimension: int
 # create(dimension, build_folder) and fork(generation, build_folder): a store that lives outside
 # the folders (a server collection) names itself in `build_folder` (when given) as soon as it
 # exists, so that a killed build's leftovers can be found and discarded.
+def positions_of(stored: np.ndarray, order: np.ndarray, wanted: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of `wanted` stands in `stored` (ids, `order` = their argsort), by binary search.
+
+    Returns the positions and a mask of the `wanted` ids found; positions of ids not found are
+    meaningless. For stores and indexes that keep ids in insertion order.
+    """
+    if not len(stored):
+        return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=bool)
+    slots = np.searchsorted(stored, wanted, sorter=order)
+    positions = order[np.minimum(slots, len(stored) - 1)]
+    return positions, stored[positions] == wanted
+
+
 StoreFactory = Callable[[int, Path | None], VectorStore]
 StoreForker = Callable[[Path, Path | None], VectorStore]
 StoreLoader = Callable[[Path], VectorStore]
