@@ -6,6 +6,12 @@ g ~ N(0, I/d), eps = 0.3 (cosine to its source about 0.96), so the collection ha
 vectors' clustered geometry without embedding --chunks texts. Queries are the real questions of
 eval/sets/treaties.jsonl, embedded. Both stores are exact (FAISS flat IP, Milvus FLAT IP).
 
+Every chunk has fields like a real one: a document of CHUNKS_PER_DOCUMENT chunks, whose
+jurisdiction cycles through five values and year through seventy. Filtered searches: by
+--allowed random chunk ids (both stores), and by jurisdiction (a fifth of the chunks): Milvus
+filters its own fields with an expression; FAISS gets the chunk ids that pass, as the service
+resolves them from the chunk store. Milvus writes with upsert (as the service does).
+
 Needs a Milvus server: run it through the script that starts one in a loopback-only namespace:
     bash .ci/milvus-tests .venv/bin/python -m eval.milvus_bench --chunks 100000
 """
@@ -25,6 +31,8 @@ import numpy as np
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 QUESTIONS = Path(__file__).resolve().parent / "sets" / "treaties.jsonl"
 EPS = 0.3
+CHUNKS_PER_DOCUMENT = 200
+JURISDICTIONS = ("international", "eu", "us", "canada", "council-of-europe")
 
 
 def real_vectors(corpus: Path, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,24 +96,55 @@ def milvus_rss_mb() -> float | None:
     return round(total / 1024, 1)
 
 
-def measure(store, ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, k: int,
-            allowed: np.ndarray, batch: int) -> dict:
-    started = time.perf_counter()
-    for start in range(0, len(ids), batch):
-        store.add(ids[start:start + batch], vectors[start:start + batch])
-    insert_s = time.perf_counter() - started
-    result = {"insert_s": round(insert_s, 2), "insert_per_s": round(len(ids) / insert_s)}
-    for label, allow in (("", None), ("filtered_", allowed)):
-        store.search(queries[0], k, allow)  # warm-up
+def chunk_fields(ids: np.ndarray) -> list:
+    from index.vector_store import ChunkFields
+
+    documents = ids // CHUNKS_PER_DOCUMENT
+    return [ChunkFields(f"doc-{d}.md", JURISDICTIONS[d % len(JURISDICTIONS)], "treaty",
+                        1950 + d % 70) for d in documents.tolist()]
+
+
+def field_filter(ids: np.ndarray):
+    """The jurisdiction filter, and the ids passing it (what FAISS gets)."""
+    from index.vector_store import ChunkFilter
+
+    where = ChunkFilter.of(fields={"jurisdiction": [JURISDICTIONS[1]]})
+    passing = ids[(ids // CHUNKS_PER_DOCUMENT) % len(JURISDICTIONS) == 1]
+    return where, passing
+
+
+def timed_searches(store, queries: np.ndarray, k: int, filters: dict) -> dict:
+    """p50/p99 and the hits of every query, unfiltered and with each filter (search kwargs)."""
+    result = {}
+    for label, kwargs in filters.items():
+        store.search(queries[0], k, **kwargs)  # warm-up
         latencies, found = [], []
         for q in queries:
             t = time.perf_counter()
-            hit_ids, _ = store.search(q, k, allow)
+            hit_ids, _ = store.search(q, k, **kwargs)
             latencies.append((time.perf_counter() - t) * 1000)
             found.append(hit_ids.tolist())
         result[f"{label}p50_ms"] = round(float(np.percentile(latencies, 50)), 2)
         result[f"{label}p99_ms"] = round(float(np.percentile(latencies, 99)), 2)
         result[f"{label}found"] = found
+    return result
+
+
+def search_filters(store, ids: np.ndarray, allowed: np.ndarray) -> dict:
+    where, passing = field_filter(ids)
+    by_fields = {"where": where} if store.keeps_fields else {"allowed_ids": passing}
+    return {"": {}, "filtered_": {"allowed_ids": allowed}, "fields_": by_fields}
+
+
+def measure(store, ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, k: int,
+            allowed: np.ndarray, batch: int) -> dict:
+    started = time.perf_counter()
+    for start in range(0, len(ids), batch):
+        part = ids[start:start + batch]
+        store.add(part, vectors[start:start + batch], chunk_fields(part))
+    insert_s = time.perf_counter() - started
+    result = {"insert_s": round(insert_s, 2), "insert_per_s": round(len(ids) / insert_s)}
+    result.update(timed_searches(store, queries, k, search_filters(store, ids, allowed)))
     return result
 
 
@@ -146,54 +185,44 @@ def main(argv: list[str] | None = None) -> int:
                     report["milvus"]["save_s"] = round(time.perf_counter() - t, 2)
                     # What the service searches: a published generation, loaded from its folder.
                     published = load_store("milvus", Path(folder))
-                    report["milvus"].update(measure_search_only(published, queries, args.k,
-                                                                allowed))
+                    searched = timed_searches(published, queries, args.k,
+                                              search_filters(published, ids, allowed))
+                    report["milvus"].update({f"published_{key}": value
+                                             for key, value in searched.items()
+                                             if not key.endswith("found")})
                 report["milvus"]["rss_mb"] = milvus_rss_mb()
                 client_for().drop_collection(store.collection)
             del store
-        faiss_found, milvus_found = report["faiss"].pop("found"), report["milvus"].pop("found")
-        ff, mf = report["faiss"].pop("filtered_found"), report["milvus"].pop("filtered_found")
-        report["top_k_agreement"] = round(float(np.mean(
-            [len(set(a) & set(b)) / max(len(a), 1) for a, b in zip(faiss_found, milvus_found)])), 4)
-        report["filtered_top_k_agreement"] = round(float(np.mean(
-            [len(set(a) & set(b)) / max(len(a), 1) for a, b in zip(ff, mf)])), 4)
+        for label in ("", "filtered_", "fields_"):
+            ff = report["faiss"].pop(f"{label}found")
+            mf = report["milvus"].pop(f"{label}found")
+            report[f"{label}top_k_agreement"] = round(float(np.mean(
+                [len(set(a) & set(b)) / max(len(a), 1) for a, b in zip(ff, mf)])), 4)
         rows.append(report)
         print(json.dumps(report), flush=True)
     print()
     print("Milvus 'build' = a store being built (Strong reads); 'published' = a saved and "
           "loaded generation (reads as of its last write), which is what the service searches.")
-    print(f"| chunks | store | insert/s | p50 ms | p99 ms | filtered ({args.allowed} ids) "
-          f"p50 / p99 ms | server RSS MB |")
+    print(f"| chunks | store | insert/s | p50 / p99 ms | {args.allowed} ids p50 / p99 ms | "
+          f"jurisdiction p50 / p99 ms | server RSS MB |")
     print("|---|---|---|---|---|---|---|")
+
+    def times(row: dict, prefix: str = "") -> str:
+        return " | ".join(f"{row[f'{prefix}{label}p50_ms']} / {row[f'{prefix}{label}p99_ms']}"
+                          for label in ("", "filtered_", "fields_"))
+
     for r in rows:
         f, m = r["faiss"], r["milvus"]
-        print(f"| {r['chunks']:,} | faiss | {f['insert_per_s']:,} | {f['p50_ms']} | "
-              f"{f['p99_ms']} | {f['filtered_p50_ms']} / {f['filtered_p99_ms']} | |")
-        print(f"| {r['chunks']:,} | milvus build | {m['insert_per_s']:,} | {m['p50_ms']} | "
-              f"{m['p99_ms']} | {m['filtered_p50_ms']} / {m['filtered_p99_ms']} | "
+        print(f"| {r['chunks']:,} | faiss | {f['insert_per_s']:,} | {times(f)} | |")
+        print(f"| {r['chunks']:,} | milvus build | {m['insert_per_s']:,} | {times(m)} | "
               f"{m['rss_after_insert_mb']} |")
         print(f"| {r['chunks']:,} | milvus published | (save {m['save_s']} s) | "
-              f"{m['published_p50_ms']} | {m['published_p99_ms']} | "
-              f"{m['published_filtered_p50_ms']} / {m['published_filtered_p99_ms']} | "
-              f"{m['rss_mb']} |")
+              f"{times(m, 'published_')} | {m['rss_mb']} |")
     print(f"top-{args.k} agreement FAISS vs Milvus: "
           + ", ".join(f"{r['chunks']:,}: {r['top_k_agreement']:.2%} "
-                      f"(filtered {r['filtered_top_k_agreement']:.2%})" for r in rows))
+                      f"(ids {r['filtered_top_k_agreement']:.2%}, "
+                      f"jurisdiction {r['fields_top_k_agreement']:.2%})" for r in rows))
     return 0
-
-
-def measure_search_only(store, queries: np.ndarray, k: int, allowed: np.ndarray) -> dict:
-    out = {}
-    for label, allow in (("published_", None), ("published_filtered_", allowed)):
-        store.search(queries[0], k, allow)  # warm-up
-        latencies = []
-        for q in queries:
-            t = time.perf_counter()
-            store.search(q, k, allow)
-            latencies.append((time.perf_counter() - t) * 1000)
-        out[f"{label}p50_ms"] = round(float(np.percentile(latencies, 50)), 2)
-        out[f"{label}p99_ms"] = round(float(np.percentile(latencies, 99)), 2)
-    return out
 
 
 if __name__ == "__main__":

@@ -12,11 +12,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from index.chunk_store import DB_FILE, ChunkStore
+from index.chunk_store import DB_FILE, ChunkStore, DocumentRecord
 from index.embedder import Embedder
 from index.generations import (
     PLAN_FILE,
@@ -30,14 +30,16 @@ from index.generations import (
 )
 from index.lexical import Bm25Index
 from index.vector_store import (
+    ChunkFields,
     VectorStore,
     VectorStoreError,
     create_store,
     discard_build_stores,
     discard_store,
     fork_store,
+    store_format,
 )
-from ingest.catalogue import Catalogue, catalogue_for
+from ingest.catalogue import Catalogue, Instrument, catalogue_for
 from ingest.chunker import Chunk, ChunkSettings, StructureChunker
 from ingest.document import DocumentReadError, sha256_bytes
 from ingest.pipeline import Skipped, SourceFile, discover, load_document, read_bytes
@@ -75,12 +77,20 @@ class BuildError(Exception):
     """The build could not complete; the previous generation is still live."""
 
 
+class ToEmbed(NamedTuple):
+    """A chunk that needs a vector: its id, the text to embed, that text's length in the
+    embedder's word pieces, and the fields a store may keep beside the vector."""
+
+    id: int
+    text: str
+    tokens: int
+    fields: ChunkFields
+
+
 class ChunkSink(Protocol):
     """Where the chunks that need a vector go while the corpus is read."""
 
-    def add(self, chunk_id: int, embed_text: str, tokens: int) -> None:
-        """A chunk to embed; `tokens` is its length in the embedder's word pieces."""
-        ...
+    def add(self, item: ToEmbed) -> None: ...
 
     def after_document(self) -> None:
         """Called after each document (a chance to hand on a backlog)."""
@@ -109,24 +119,27 @@ class CorpusRead:
     corpus_dir: Path
 
 
-def embed_sorted(embedder: Embedder, ids: list[int], texts: list[str], tokens: list[int],
-                 batch_size: int, write: Callable[[np.ndarray, np.ndarray], None],
-                 progress: Callable[[int, int], None]) -> int:
-    """Embeds `texts` in batches of similar lengths and hands each batch to `write`.
+VectorWriter = Callable[[np.ndarray, np.ndarray, list[ChunkFields]], None]
 
-    A batch is padded to its longest text, so the backlog is sorted by `tokens` (the embedder's
-    word pieces per text) first. Sorting by characters instead made the build's encoding 1.4x
-    slower than one bare `encode` of the same texts: legal text with numbers and citations has
-    many more word pieces per character than prose.
+
+def embed_sorted(embedder: Embedder, items: list[ToEmbed], batch_size: int, write: VectorWriter,
+                 progress: Callable[[int, int], None]) -> int:
+    """Embeds `items` in batches of similar lengths and hands each batch to `write`.
+
+    A batch is padded to its longest text, so the backlog is sorted by word pieces first.
+    Sorting by characters instead made the build's encoding 1.4x slower than one bare `encode`
+    of the same texts: legal text with numbers and citations has many more word pieces per
+    character than prose.
     """
-    order = sorted(range(len(texts)), key=lambda i: tokens[i])
+    ordered = sorted(items, key=lambda item: item.tokens)
     done = 0
-    for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
-        vectors = embedder.encode([texts[i] for i in batch])
-        write(np.asarray([ids[i] for i in batch], dtype=np.int64), vectors)
+    for start in range(0, len(ordered), batch_size):
+        batch = ordered[start:start + batch_size]
+        vectors = embedder.encode([item.text for item in batch])
+        write(np.asarray([item.id for item in batch], dtype=np.int64), vectors,
+              [item.fields for item in batch])
         done += len(batch)
-        progress(done, len(texts))
+        progress(done, len(items))
     return done
 
 
@@ -137,13 +150,17 @@ class _LockedStore:
         self.store = store
         self._lock = threading.Lock()
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+    def add(self, ids: np.ndarray, vectors: np.ndarray, fields: list[ChunkFields]) -> None:
         with self._lock:
-            self.store.add(ids, vectors)
+            self.store.add(ids, vectors, fields)
 
     def delete(self, ids: np.ndarray) -> int:
         with self._lock:
             return self.store.delete(ids)
+
+    def update_fields(self, ids: np.ndarray, fields: list[ChunkFields]) -> None:
+        with self._lock:
+            self.store.update_fields(ids, fields)
 
 
 class _Embedding:
@@ -154,22 +171,18 @@ class _Embedding:
 
     def __init__(self, builder: IndexBuilder, store: _LockedStore) -> None:
         self.builder, self.store = builder, store
-        self.ids: list[int] = []
-        self.texts: list[str] = []
-        self.tokens: list[int] = []
+        self.items: list[ToEmbed] = []
         self.queued = 0  # chunks handed to the thread so far, for the progress total
         self._done = 0
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyqa-embed")
         self._backlogs: deque[Future[int]] = deque()
         self._stopped = False
 
-    def add(self, chunk_id: int, embed_text: str, tokens: int) -> None:
-        self.ids.append(chunk_id)
-        self.texts.append(embed_text)
-        self.tokens.append(tokens)
+    def add(self, item: ToEmbed) -> None:
+        self.items.append(item)
 
     def after_document(self) -> None:
-        if len(self.ids) >= FLUSH_EVERY:
+        if len(self.items) >= FLUSH_EVERY:
             self._submit()
         while self._backlogs and (self._backlogs[0].done() or len(self._backlogs) > 2):
             self._backlogs.popleft().result()  # raises what the thread raised
@@ -191,14 +204,13 @@ class _Embedding:
         self._thread.shutdown(wait=False, cancel_futures=True)
 
     def _submit(self) -> None:
-        if not self.ids:
+        if not self.items:
             return
-        ids, texts, tokens = self.ids, self.texts, self.tokens
-        self.ids, self.texts, self.tokens = [], [], []
-        self.queued += len(ids)
-        self._backlogs.append(self._thread.submit(self._embed, ids, texts, tokens))
+        items, self.items = self.items, []
+        self.queued += len(items)
+        self._backlogs.append(self._thread.submit(self._embed, items))
 
-    def _embed(self, ids: list[int], texts: list[str], tokens: list[int]) -> int:
+    def _embed(self, items: list[ToEmbed]) -> int:
         start = self._done
 
         def progress(n: int, _total: int) -> None:
@@ -206,7 +218,7 @@ class _Embedding:
                 raise BuildError("build stopped")
             self.builder.progress("embed", start + n, self.queued)
 
-        done = embed_sorted(self.builder.embedder, ids, texts, tokens, self.builder.embed_batch,
+        done = embed_sorted(self.builder.embedder, items, self.builder.embed_batch,
                             self.store.add, progress)
         self._done += done
         return done
@@ -228,7 +240,7 @@ class IndexBuilder:
         """What must match for a previous generation's chunks and vectors to be reused."""
         return {"format_version": FORMAT_VERSION, "model": self.embedder.name,
                 "dimension": self.embedder.dimension, "chunking": self.settings.fingerprint(),
-                "store": self.store_kind}
+                "store": self.store_kind, "store_format": store_format(self.store_kind)}
 
     def build(self, corpus_dir: Path, full: bool = False,
               catalogue: Catalogue | None = None) -> BuildReport:
@@ -289,6 +301,7 @@ class IndexBuilder:
         previous = current_generation(self.index_dir)
         old = read_manifest(previous).get("fingerprint", {}) if previous else {}
         new = self.fingerprint()
+        old = {"store_format": 1, **old}  # generations from before stores had formats
         if any(old.get(key) != new[key] for key in new if key != "chunking"):
             full = True  # another model or store: no stored vector can be reused
         # Other chunking: every document is chunked again, but a chunk whose embedded text is
@@ -313,6 +326,7 @@ class IndexBuilder:
         next_id = (read_manifest(previous)["next_chunk_id"] if previous else 1)
         new = ChunkStore(folder / DB_FILE)
         old_hashes = old.document_hashes() if old else {}
+        old_docs = {d.id: d for d in old.documents()} if old else {}
         sources, skipped = discover(corpus_dir)
         report = BuildReport(generation=0, documents=0, chunks=0, full=previous is None,
                              skipped=[{"path": s.id, "reason": s.reason} for s in skipped])
@@ -324,7 +338,8 @@ class IndexBuilder:
                 data = read_bytes(source)
                 content_hash = sha256_bytes(data)
                 del data
-                if old and not rechunk and old_hashes.get(source.id) == content_hash:
+                if (old and not rechunk and old_hashes.get(source.id) == content_hash
+                        and catalogued_alike(old_docs[source.id], catalogue.by_file(source.id))):
                     new.copy_document_from(old, source.id)
                     report.unchanged_documents += 1
                     continue
@@ -335,16 +350,23 @@ class IndexBuilder:
             report.read_documents += 1
             report.warnings.extend({"path": doc.id, "warning": w} for w in doc.warnings)
             chunks = self.chunker.chunk(doc)
+            fields = ChunkFields.of(doc.id, doc.metadata)
             reusable = self._reusable_ids(old, doc.id)
             assigned: list[tuple[int, Chunk]] = []
+            reused: list[int] = []
             for chunk in chunks:
                 if reusable.get(chunk.embed_text):
-                    assigned.append((reusable[chunk.embed_text].pop(), chunk))
-                    report.reused_chunks += 1
+                    reused.append(reusable[chunk.embed_text].pop())
+                    assigned.append((reused[-1], chunk))
                     continue
                 assigned.append((next_id, chunk))
-                sink.add(next_id, chunk.embed_text, chunk.embed_tokens)
+                sink.add(ToEmbed(next_id, chunk.embed_text, chunk.embed_tokens, fields))
                 next_id += 1
+            report.reused_chunks += len(reused)
+            previous_doc = old_docs.get(doc.id)
+            if reused and previous_doc and ChunkFields.of(doc.id, previous_doc.metadata) != fields:
+                # The catalogue changed the document's fields: the kept vectors' go with it.
+                store.update_fields(np.asarray(reused, dtype=np.int64), [fields] * len(reused))
             stale = [cid for ids in reusable.values() for cid in ids]
             report.deleted_chunks += store.delete(np.asarray(stale, dtype=np.int64))
             new.put_document(doc)
@@ -405,6 +427,15 @@ class IndexBuilder:
         return reusable
 
 
+def catalogued_alike(previous: DocumentRecord, entry: Instrument | None) -> bool:
+    """Whether a document indexed before is described the same by the catalogue now: else it is
+    read again, so that its title and filter fields follow the catalogue."""
+    if entry is None:
+        return not previous.metadata
+    return previous.metadata == entry.filter_fields() and (entry.title or previous.title) == \
+        previous.title
+
+
 @contextmanager
 def locked(index_dir: Path) -> Iterator[None]:
     """Holds the index folder's build lock: one coordinator (build, plan, finish) at a time."""
@@ -435,4 +466,4 @@ def _discard_generation_store(generation: Path) -> None:
     discard_store(kind, generation)
 
 
-__all__ = ["BuildError", "BuildReport", "IndexBuilder", "Skipped", "embed_sorted"]
+__all__ = ["BuildError", "BuildReport", "IndexBuilder", "Skipped", "ToEmbed", "embed_sorted"]

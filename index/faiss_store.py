@@ -20,6 +20,7 @@ pickled: the index goes through faiss.write_index, the tombstones through np.sav
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +29,8 @@ import numpy as np
 
 from index.generations import atomic_file
 from index.vector_store import (
+    ChunkFields,
+    ChunkFilter,
     VectorStoreError,
     checked_vectors,
     positions_of,
@@ -125,6 +128,7 @@ def _empty() -> tuple[np.ndarray, np.ndarray]:
 
 class FaissStore:
     kind = "faiss"
+    keeps_fields = False  # filters arrive as allowed ids, resolved from the chunk store
 
     def __init__(self, dimension: int, index: faiss.Index | None = None,
                  tombstones: np.ndarray | None = None, index_type: str | None = None,
@@ -141,6 +145,7 @@ class FaissStore:
         self._ids: np.ndarray | None = None  # external ids in storage order; rebuilt lazily
         self._order: np.ndarray | None = None
         self._alive: tuple[faiss.IDSelector, faiss.IDSelector] | None = None
+        self._max: int | None = None  # see _max_id
 
     # -- what the store is ---------------------------------------------------------------------
 
@@ -164,15 +169,31 @@ class FaissStore:
 
     # -- changing ------------------------------------------------------------------------------
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+    def add(self, ids: np.ndarray, vectors: np.ndarray,
+            fields: Sequence[ChunkFields] | None = None) -> None:
+        """Adds vectors; an id already stored has its vector replaced. Fields are not kept."""
         ids, vectors = checked_vectors(ids, vectors, self.dimension)
         if not len(ids):
             return
+        if self.index.ntotal and int(ids.min()) <= self._max_id():
+            # Not only new ids (a build's are): replace the stored ones.
+            self.delete(self.existing_ids(ids))
         if self._tombstones and any(int(i) in self._tombstones for i in ids):
             # A tombstoned id coming back would be hidden by its tombstone: purge them first.
             self.rebuild()
         self.index.add_with_ids(vectors, ids)
         self._ids = self._order = None
+        self._max = max(self._max_id(), int(ids.max()))
+
+    def update_fields(self, ids: np.ndarray, fields: Sequence[ChunkFields]) -> None:
+        """Nothing to do: this store keeps no fields."""
+
+    def _max_id(self) -> int:
+        """An upper bound of the stored ids (deleted ones may count), kept between adds."""
+        if self._max is None:
+            stored = self._stored_ids()
+            self._max = int(stored.max()) if len(stored) else -1
+        return self._max
 
     def delete(self, ids: np.ndarray) -> int:
         ids = np.unique(np.ascontiguousarray(ids, dtype=np.int64))
@@ -207,8 +228,11 @@ class FaissStore:
 
     # -- searching -----------------------------------------------------------------------------
 
-    def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None,
+               where: ChunkFilter | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if where is not None:
+            raise VectorStoreError("the FAISS store keeps no fields to filter on: pass the "
+                                   "allowed ids instead")
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         k = min(k, self.count())
         if k <= 0:

@@ -18,6 +18,12 @@ changed. `save(folder)` writes ``milvus.json`` (collection, URI, dimension) into
 folder; `load(folder)` opens that collection on the configured server. When `publish()` removes an
 old generation folder, `discard(folder)` drops its collection first.
 
+Fields: beside the chunk id and its vector, each row holds the chunk's document id and the
+catalogue's filter fields (jurisdiction, instrument type, year), so a filtered search is one
+expression on the server (`document_id in [...] and year in [...]`) however many chunks pass it.
+Rows are written with upsert, so adding an id again (a resumed or repeated ingest worker)
+replaces its row instead of duplicating it.
+
 Exact search: the vector field has a FLAT index with metric IP (inner product on the caller's
 L2-normalized vectors), like the FAISS store; set POLICYQA_MILVUS_INDEX=HNSW for approximate
 search on very large collections.
@@ -35,18 +41,30 @@ import json
 import os
 import threading
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from index.generations import atomic_file
-from index.vector_store import VectorStoreError, checked_vectors, register_store
+from index.vector_store import (
+    ChunkFields,
+    ChunkFilter,
+    VectorStoreError,
+    checked_fields,
+    checked_vectors,
+    register_store,
+)
 
 META_FILE = "milvus.json"
 DEFAULT_URI = "http://127.0.0.1:19530"
 ID_FIELD = "chunk_id"
 VECTOR_FIELD = "vector"
+DOCUMENT_FIELD = "document_id"
+# The scalar fields, in ChunkFields order, with their VARCHAR limits in UTF-8 bytes (None: INT64).
+FIELDS: tuple[tuple[str, int | None], ...] = (
+    (DOCUMENT_FIELD, 2048), ("jurisdiction", 256), ("instrument_type", 256), ("year", None))
 CONSISTENCY = "Strong"
 # Milvus refuses a search limit or a query window (offset + limit) above 16384.
 MAX_TOPK = 16384
@@ -142,17 +160,44 @@ def _in_expr(ids: np.ndarray) -> str:
     return f"{ID_FIELD} in [{','.join(map(str, ids.tolist()))}]"
 
 
+def where_expr(where: ChunkFilter) -> str:
+    """A filter as a Milvus boolean expression; "" matches everything. Strings are written as
+    JSON string literals, which Milvus parses with the same escapes (tested with quotes,
+    backslashes, newlines and non-ASCII ids)."""
+    parts = []
+    for name, values in ((DOCUMENT_FIELD, where.document_ids), ("jurisdiction", where.jurisdiction),
+                         ("instrument_type", where.instrument_type), ("year", where.year)):
+        if values is not None:
+            parts.append(f"{name} in [{','.join(json.dumps(v) for v in sorted(values))}]")
+    return " and ".join(parts)
+
+
+def _and(*exprs: str) -> str:
+    return " and ".join(f"({e})" for e in exprs if e)
+
+
+def _field_values(fields: ChunkFields) -> tuple[str | int, ...]:
+    values = (fields.document_id, fields.jurisdiction, fields.instrument_type, fields.year)
+    for (name, limit), value in zip(FIELDS, values):
+        if limit is not None and len(str(value).encode()) > limit:
+            raise VectorStoreError(f"{name} {str(value)[:80]!r}... is over the {limit}-byte "
+                                   "limit of the Milvus schema")
+    return values
+
+
 class MilvusStore:
     kind = "milvus"
 
     def __init__(self, client: Any, collection: str, dimension: int, uri: str,
-                 read_ts: int | None = None) -> None:
+                 read_ts: int | None = None, keeps_fields: bool = True) -> None:
         self.client = client
         self.collection = collection
         self.dimension = dimension
         self.uri = uri
         # None: Strong reads. Else: reads guaranteed to see everything written up to read_ts.
         self.read_ts = read_ts
+        # False only for a generation written before the schema had fields: searched by ids.
+        self.keeps_fields = keeps_fields
 
     def _consistency(self) -> dict[str, Any]:
         if self.read_ts is None:
@@ -175,6 +220,11 @@ class MilvusStore:
         schema = pymilvus.MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field(ID_FIELD, pymilvus.DataType.INT64, is_primary=True)
         schema.add_field(VECTOR_FIELD, pymilvus.DataType.FLOAT_VECTOR, dim=dimension)
+        for field, limit in FIELDS:
+            if limit is None:
+                schema.add_field(field, pymilvus.DataType.INT64)
+            else:
+                schema.add_field(field, pymilvus.DataType.VARCHAR, max_length=limit)
         index_params = pymilvus.MilvusClient.prepare_index_params()
         index_type = (os.environ.get("POLICYQA_MILVUS_INDEX") or "FLAT").upper()
         params = {"M": 16, "efConstruction": 200} if index_type == "HNSW" else {}
@@ -202,7 +252,8 @@ class MilvusStore:
         try:
             meta = json.loads(path.read_text())
             return {"collection": str(meta["collection"]), "dimension": int(meta["dimension"]),
-                    "uri": meta.get("uri"), "last_write_ts": int(meta.get("last_write_ts") or 0)}
+                    "uri": meta.get("uri"), "last_write_ts": int(meta.get("last_write_ts") or 0),
+                    "keeps_fields": bool(meta.get("fields"))}
         except FileNotFoundError:
             raise VectorStoreError(f"no Milvus store description at {path}") from None
         except (ValueError, KeyError, TypeError) as exc:
@@ -226,7 +277,8 @@ class MilvusStore:
             client.load_collection(name)
         except Exception as exc:
             raise VectorStoreError(f"cannot load Milvus collection {name}: {exc}") from exc
-        return cls(client, name, meta["dimension"], uri, read_ts=meta["last_write_ts"])
+        return cls(client, name, meta["dimension"], uri, read_ts=meta["last_write_ts"],
+                   keeps_fields=meta["keeps_fields"])
 
     @classmethod
     def reopen(cls, build_folder: Path) -> MilvusStore:
@@ -248,18 +300,23 @@ class MilvusStore:
     def fork(cls, folder: Path, build_folder: Path | None = None) -> MilvusStore:
         """A new collection holding a copy of a generation's vectors; the original is untouched."""
         source = cls.load(folder)
+        if not source.keeps_fields:
+            raise VectorStoreError(f"Milvus collection {source.collection} has no fields (an "
+                                   "older format): it cannot be copied; rebuild in full")
         copy = cls.create(source.dimension, build_folder)
         try:
             iterator = source.client.query_iterator(
                 source.collection, batch_size=COPY_BATCH, filter="",
-                output_fields=[ID_FIELD, VECTOR_FIELD], **source._consistency())
+                output_fields=[ID_FIELD, VECTOR_FIELD, *(name for name, _ in FIELDS)],
+                **source._consistency())
             while True:
                 rows = iterator.next()
                 if not rows:
                     break
-                ids = np.fromiter((r[ID_FIELD] for r in rows), dtype=np.int64, count=len(rows))
-                vectors = np.asarray([r[VECTOR_FIELD] for r in rows], dtype=np.float32)
-                copy._insert(ids, vectors)
+                # A new collection holds none of these ids: plain inserts, no upsert needed.
+                copy.client.insert(copy.collection, [
+                    {name: row[name] for name in (ID_FIELD, VECTOR_FIELD, *(n for n, _ in FIELDS))}
+                    for row in rows])
             iterator.close()
         except VectorStoreError:
             copy.drop()
@@ -298,20 +355,46 @@ class MilvusStore:
 
     # -- the VectorStore protocol ---------------------------------------------------------
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+    def add(self, ids: np.ndarray, vectors: np.ndarray,
+            fields: Sequence[ChunkFields] | None = None) -> None:
+        """Upserts rows: an id already in the collection has its row replaced."""
         ids, vectors = checked_vectors(ids, vectors, self.dimension)
-        try:
-            self._insert(ids, vectors)
-        except Exception as exc:
-            raise VectorStoreError(f"cannot insert into Milvus collection {self.collection}: "
-                                   f"{exc}") from exc
+        fields = checked_fields(ids, fields)
+        self._upsert(ids, vectors, [_field_values(f) for f in fields])
 
-    def _insert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        for start in range(0, len(ids), INSERT_BATCH):
-            stop = start + INSERT_BATCH
-            rows = [{ID_FIELD: i, VECTOR_FIELD: v}
-                    for i, v in zip(ids[start:stop].tolist(), vectors[start:stop])]
-            self.client.insert(self.collection, rows)
+    def update_fields(self, ids: np.ndarray, fields: Sequence[ChunkFields]) -> None:
+        """Rewrites the rows of `ids` with new fields and their stored vectors; ids the
+        collection does not hold are left out."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
+        new = dict(zip(ids.tolist(), (_field_values(f) for f in checked_fields(ids, fields))))
+        try:
+            for start in range(0, len(ids), IN_CHUNK):
+                rows = self.client.query(self.collection, filter=_in_expr(ids[start:start + IN_CHUNK]),
+                                         output_fields=[ID_FIELD, VECTOR_FIELD],
+                                         **self._consistency())
+                found = np.fromiter((r[ID_FIELD] for r in rows), dtype=np.int64, count=len(rows))
+                vectors = np.asarray([r[VECTOR_FIELD] for r in rows], dtype=np.float32)
+                self._upsert(found, vectors.reshape(len(rows), self.dimension),
+                             [new[int(i)] for i in found])
+        except VectorStoreError:
+            raise
+        except Exception as exc:
+            raise VectorStoreError(f"cannot update fields in Milvus collection "
+                                   f"{self.collection}: {exc}") from exc
+
+    def _upsert(self, ids: np.ndarray, vectors: np.ndarray,
+                values: list[tuple[str | int, ...]]) -> None:
+        names = [name for name, _ in FIELDS]
+        try:
+            for start in range(0, len(ids), INSERT_BATCH):
+                stop = start + INSERT_BATCH
+                rows = [{ID_FIELD: i, VECTOR_FIELD: v, **dict(zip(names, row))}
+                        for i, v, row in zip(ids[start:stop].tolist(), vectors[start:stop],
+                                             values[start:stop])]
+                self.client.upsert(self.collection, rows)
+        except Exception as exc:
+            raise VectorStoreError(f"cannot write to Milvus collection {self.collection}: "
+                                   f"{exc}") from exc
 
     def existing_ids(self, ids: np.ndarray) -> np.ndarray:
         ids = np.unique(np.ascontiguousarray(ids, dtype=np.int64).reshape(-1))
@@ -356,8 +439,8 @@ class MilvusStore:
         scores = np.fromiter((h["distance"] for h in hits), dtype=np.float32, count=len(hits))
         return ids, scores
 
-    def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None,
+               where: ChunkFilter | None = None) -> tuple[np.ndarray, np.ndarray]:
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
         if query.shape[0] != self.dimension:
             raise VectorStoreError(f"expected a query of dimension {self.dimension}, "
@@ -366,22 +449,28 @@ class MilvusStore:
             return _empty()
         if k > MAX_TOPK:
             raise VectorStoreError(f"Milvus returns at most {MAX_TOPK} results; asked for {k}")
+        if where is not None and not self.keeps_fields:
+            raise VectorStoreError(f"Milvus collection {self.collection} has no fields (an "
+                                   "older format): pass the allowed ids instead")
+        if where is not None and where.matches_nothing():
+            return _empty()
+        expr = where_expr(where) if where is not None else ""
         try:
             if allowed_ids is None:
-                return self._search(query, k)
+                return self._search(query, k, expr)
             allowed = np.unique(np.ascontiguousarray(allowed_ids, dtype=np.int64).reshape(-1))
             if not len(allowed):
                 return _empty()
             if len(allowed) <= IN_CHUNK:
-                return self._search(query, min(k, len(allowed)), _in_expr(allowed))
-            return self._search_large_filter(query, k, allowed)
+                return self._search(query, min(k, len(allowed)), _and(expr, _in_expr(allowed)))
+            return self._search_large_filter(query, k, allowed, expr)
         except VectorStoreError:
             raise
         except Exception as exc:
             raise VectorStoreError(f"cannot search Milvus collection {self.collection}: "
                                    f"{exc}") from exc
 
-    def _search_large_filter(self, query: np.ndarray, k: int, allowed: np.ndarray
+    def _search_large_filter(self, query: np.ndarray, k: int, allowed: np.ndarray, expr: str
                              ) -> tuple[np.ndarray, np.ndarray]:
         """Exact top-k within a large allowed set, without one giant expression.
 
@@ -390,14 +479,14 @@ class MilvusStore:
         ids, merged by score.
         """
         total = self.count()
-        ids, scores = self._search(query, min(MAX_TOPK, max(total, 1)))
+        ids, scores = self._search(query, min(MAX_TOPK, max(total, 1)), expr)
         keep = np.isin(ids, allowed)
         if keep.sum() >= k or len(ids) >= total:
             return ids[keep][:k], scores[keep][:k]
         all_ids, all_scores = [], []
         for start in range(0, len(allowed), IN_CHUNK):
             part = allowed[start:start + IN_CHUNK]
-            found, found_scores = self._search(query, min(k, len(part)), _in_expr(part))
+            found, found_scores = self._search(query, min(k, len(part)), _and(expr, _in_expr(part)))
             all_ids.append(found)
             all_scores.append(found_scores)
         ids, scores = np.concatenate(all_ids), np.concatenate(all_scores)
@@ -420,6 +509,7 @@ class MilvusStore:
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"collection": self.collection, "uri": self.uri, "dimension": self.dimension,
                 "metric": "IP", "id_field": ID_FIELD, "vector_field": VECTOR_FIELD,
+                "fields": [name for name, _ in FIELDS] if self.keeps_fields else [],
                 "last_write_ts": last_write_ts}
         with atomic_file(folder / META_FILE) as f:
             f.write(json.dumps(meta, indent=2).encode())
@@ -434,5 +524,6 @@ class MilvusStore:
         return int(rows[0]["count(*)"]) if rows else 0
 
 
+# Format 2: rows hold the document id and filter fields (format 1 held the chunk id and vector).
 register_store("milvus", MilvusStore.create, MilvusStore.load, fork=MilvusStore.fork,
-               discard=MilvusStore.discard, reopen=MilvusStore.reopen)
+               discard=MilvusStore.discard, reopen=MilvusStore.reopen, format=2)

@@ -13,11 +13,11 @@ from index.embedder import Embedder
 from index.fusion import reciprocal_rank_fusion
 from index.generations import IndexNotFoundError, current_generation, read_manifest
 from index.lexical import Bm25Index
-from index.vector_store import load_store
+from index.vector_store import FILTER_FIELDS, ChunkFields, ChunkFilter, load_store
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
-FILTER_FIELDS: tuple[str, ...] = ("jurisdiction", "instrument_type", "year")
+__all__ = ["FILTER_FIELDS", "MODES", "ChunkFilter", "Hit", "IndexSearcher", "Mode"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,25 +64,25 @@ class IndexSearcher:
             self._sections[document_id] = cached
         return cached
 
-    def allowed_ids(self, document_ids: list[str] | None = None,
-                    fields: dict[str, list[str | int]] | None = None) -> np.ndarray | None:
-        """Chunk ids passing the filters, or None when nothing is filtered."""
-        if not document_ids and not fields:
+    def allowed_ids(self, where: ChunkFilter | None) -> np.ndarray | None:
+        """Chunk ids passing a filter (None: nothing is filtered), from the chunk store."""
+        if where is None:
             return None
-        docs = self.documents
-        if document_ids:
-            wanted = set(document_ids)
-            docs = [d for d in docs if d.id in wanted]
-        for name, values in (fields or {}).items():
-            accepted = {str(v).lower() for v in values}
-            docs = [d for d in docs if str(d.metadata.get(name)).lower() in accepted]
-        return np.asarray(self.chunks.chunk_ids_where(d.id for d in docs), dtype=np.int64)
+        docs = [d.id for d in self.documents if where.matches(ChunkFields.of(d.id, d.metadata))]
+        return np.asarray(self.chunks.chunk_ids_where(docs), dtype=np.int64)
 
-    def dense(self, query: str | np.ndarray, k: int, allowed: np.ndarray | None = None
-              ) -> list[int]:
-        """Chunk ids nearest a question (or its already encoded vector)."""
+    def dense(self, query: str | np.ndarray, k: int, where: ChunkFilter | None = None,
+              allowed: np.ndarray | None = None) -> list[int]:
+        """Chunk ids nearest a question (or its already encoded vector). A store that keeps
+        fields filters by `where` itself; other stores get the ids passing it (`allowed`, when
+        already resolved)."""
         vector = self.embedder.encode_query(query) if isinstance(query, str) else query
-        ids, scores = self.store.search(vector, k, allowed)
+        if where is None or self.store.keeps_fields:
+            ids, scores = self.store.search(vector, k, where=where)
+        else:
+            if allowed is None:
+                allowed = self.allowed_ids(where)
+            ids, scores = self.store.search(vector, k, allowed)
         # Equal scores (the same paragraph in two copies of a treaty) in chunk id order: stores
         # break ties differently, and answers should not depend on which store holds the vectors.
         return [int(ids[i]) for i in np.lexsort((ids, -scores))]
@@ -95,13 +95,14 @@ class IndexSearcher:
         return [int(i) for i in ids]
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid",
-               allowed: np.ndarray | None = None, candidates: int = 100,
-               boost: list[int] | None = None, prefer: np.ndarray | None = None) -> list[Hit]:
-        """Top-k chunks. `boost` ranks known chunk ids (e.g. a named provision) first.
+               where: ChunkFilter | None = None, candidates: int = 100,
+               boost: list[int] | None = None, prefer: ChunkFilter | None = None) -> list[Hit]:
+        """Top-k chunks passing `where`. `boost` ranks known chunk ids (e.g. a named provision)
+        first.
 
-        `prefer` (chunk ids, e.g. of the instruments a question names) adds a second ranking
-        per retriever restricted to them, so they get a second vote in the fusion without
-        shutting out everything else.
+        `prefer` (e.g. the instruments a question names) adds a second ranking per retriever
+        restricted to it, so those get a second vote in the fusion without shutting out
+        everything else.
         """
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
@@ -109,18 +110,27 @@ class IndexSearcher:
         # The question is encoded and scored once, however many rankings use it.
         vector = self.embedder.encode_query(query) if mode in ("hybrid", "dense") else None
         scores = self.lexical.scores(query) if mode in ("hybrid", "lexical") else None
-        subsets = [allowed]
-        if prefer is not None and len(prefer):
-            subsets.append(prefer if allowed is None else np.intersect1d(prefer, allowed))
+        resolved: dict[ChunkFilter | None, np.ndarray | None] = {None: None}
+
+        def ids_of(subset: ChunkFilter | None) -> np.ndarray | None:
+            if subset not in resolved:
+                resolved[subset] = self.allowed_ids(subset)
+            return resolved[subset]
+
+        subsets = [where]
+        if prefer is not None:
+            subsets.append(prefer.within(where))
         rankings: list[list[int]] = []
         for subset in subsets:
             if vector is not None:
-                rankings.append(self.dense(vector, depth, subset))
+                allowed = None if self.store.keeps_fields else ids_of(subset)
+                rankings.append(self.dense(vector, depth, subset, allowed))
             if scores is not None:
-                rankings.append(self.lexical_ids(scores, depth, subset))
+                rankings.append(self.lexical_ids(scores, depth, ids_of(subset)))
         fused = reciprocal_rank_fusion(rankings)
         if boost:
-            allowed_set = set(allowed.tolist()) if allowed is not None else None
+            allowed_ids = ids_of(where)
+            allowed_set = set(allowed_ids.tolist()) if allowed_ids is not None else None
             boosted = [b for b in boost if allowed_set is None or b in allowed_set]
             order = {cid: i for i, (cid, _) in enumerate(fused)}
             # Named-provision chunks first, in the order the retrievers ranked them.

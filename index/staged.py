@@ -25,7 +25,8 @@ Layout of <index_dir>/staged/:
     generation/                       chunks.sqlite, milvus.json (named as soon as the collection
                                       exists), later BM25, vectors, manifest: the next gen-*
     base/                             file stores: the forked store, stale vectors deleted
-    shards/shard-NNNN.jsonl           one {"id", "text", "tokens"} line per chunk to embed
+    shards/shard-NNNN.jsonl           one {"id", "text", "tokens", "fields"} line per chunk to
+                                      embed (fields: what a store may keep beside the vector)
     shards/shard-NNNN.lock            held by the process embedding that shard
     progress/shard-NNNN.json          done/total, host, pid, time: for `policyqa index status`
     vectors/shard-NNNN/batch-*.npz    file stores: one file per embedded batch, written atomically
@@ -55,6 +56,8 @@ from index.builder import (
     BuildReport,
     CorpusRead,
     IndexBuilder,
+    ToEmbed,
+    VectorWriter,
     embed_sorted,
     locked,
     remove_build_folder,
@@ -71,6 +74,7 @@ from index.generations import (
     read_manifest,
 )
 from index.vector_store import (
+    ChunkFields,
     VectorStore,
     VectorStoreError,
     create_store,
@@ -138,10 +142,11 @@ class _ShardWriter:
         self.sizes = [0] * shards
         self.count = 0
 
-    def add(self, chunk_id: int, embed_text: str, tokens: int) -> None:
+    def add(self, item: ToEmbed) -> None:
         shard = self.count % len(self.files)
-        self.files[shard].write(json.dumps({"id": chunk_id, "text": embed_text,
-                                            "tokens": tokens}, ensure_ascii=False) + "\n")
+        self.files[shard].write(json.dumps(
+            {"id": item.id, "text": item.text, "tokens": item.tokens,
+             "fields": asdict(item.fields)}, ensure_ascii=False) + "\n")
         self.sizes[shard] += 1
         self.count += 1
 
@@ -295,17 +300,14 @@ def _check_one_vector_each(store: VectorStore, chunks: ChunkStore) -> None:
 # -- the shards and their vectors ----------------------------------------------------------------
 
 
-def _read_shard(root: Path, shard: int) -> tuple[list[int], list[str], list[int]]:
-    ids: list[int] = []
-    texts: list[str] = []
-    tokens: list[int] = []
+def _read_shard(root: Path, shard: int) -> list[ToEmbed]:
     with (root / "shards" / f"{_shard_name(shard)}.jsonl").open() as f:
-        for line in f:
-            row = json.loads(line)
-            ids.append(int(row["id"]))
-            texts.append(row["text"])
-            tokens.append(int(row["tokens"]))
-    return ids, texts, tokens
+        return [ToEmbed(int(row["id"]), row["text"], int(row["tokens"]),
+                        ChunkFields(**row["fields"])) for row in map(json.loads, f)]
+
+
+def _shard_ids(root: Path, shard: int) -> list[int]:
+    return [item.id for item in _read_shard(root, shard)]
 
 
 class _VectorFiles:
@@ -328,7 +330,8 @@ class _VectorFiles:
             found.update(int(i) for i in batch_ids)
         return found & set(ids)
 
-    def writer(self, shard: int) -> Callable[[np.ndarray, np.ndarray], None]:
+    def writer(self, shard: int) -> VectorWriter:
+        """Fields are not written: file-kept stores keep none."""
         folder = self.root / _shard_name(shard)
         folder.mkdir(parents=True, exist_ok=True)
         for partial in folder.glob("*.partial"):  # a batch being written when a worker died
@@ -336,7 +339,7 @@ class _VectorFiles:
         numbers = [int(p.stem.removeprefix("batch-")) for p in self._files(shard)]
         counter = iter(range(max(numbers, default=-1) + 1, 1 << 62))
 
-        def write(ids: np.ndarray, vectors: np.ndarray) -> None:
+        def write(ids: np.ndarray, vectors: np.ndarray, _fields: list[ChunkFields]) -> None:
             with atomic_file(folder / f"batch-{next(counter):06d}.npz") as f:
                 np.savez(f, ids=ids, vectors=np.asarray(vectors, dtype=np.float32))
 
@@ -352,7 +355,7 @@ class _StoreOutput:
     def done(self, shard: int, ids: list[int]) -> set[int]:
         return {int(i) for i in self.store.existing_ids(np.asarray(ids, dtype=np.int64))}
 
-    def writer(self, shard: int) -> Callable[[np.ndarray, np.ndarray], None]:
+    def writer(self, shard: int) -> VectorWriter:
         return self.store.add
 
 
@@ -365,7 +368,7 @@ def _missing_per_shard(root: Path, pending: dict) -> dict[int, int]:
     output = _output(pending["fingerprint"]["store"], root)
     missing = {}
     for shard in range(pending["shards"]):
-        ids = _read_shard(root, shard)[0]
+        ids = _shard_ids(root, shard)
         missing[shard] = len(ids) - len(output.done(shard, ids))
     return missing
 
@@ -380,7 +383,7 @@ def _finished_store(kind: str, root: Path, pending: dict) -> VectorStore:
              else create_store(kind, pending["fingerprint"]["dimension"]))
     files = _VectorFiles(root)
     for shard in range(pending["shards"]):
-        wanted = set(_read_shard(root, shard)[0])
+        wanted = set(_shard_ids(root, shard))
         for ids, vectors in files.batches(shard):
             keep = np.fromiter((int(i) in wanted for i in ids), dtype=bool, count=len(ids))
             wanted.difference_update(int(i) for i in ids)
@@ -447,22 +450,20 @@ def work(index_dir: Path, embedder: Embedder, store_kind: str, worker: int, of: 
         output = _output(store_kind, root)
         for shard in report.shards:
             with _shard_lock(root, shard):
-                ids, texts, tokens = _read_shard(root, shard)
-                done = output.done(shard, ids)
-                todo = [i for i, cid in enumerate(ids) if cid not in done]
-                report.chunks += len(ids)
-                report.already_done += len(ids) - len(todo)
+                items = _read_shard(root, shard)
+                done = output.done(shard, [item.id for item in items])
+                todo = [item for item in items if item.id not in done]
+                report.chunks += len(items)
+                report.already_done += len(items) - len(todo)
 
-                def step(n: int, _total: int, shard: int = shard, base: int = len(ids) - len(todo),
-                         total: int = len(ids)) -> None:
+                def step(n: int, _total: int, shard: int = shard,
+                         base: int = len(items) - len(todo), total: int = len(items)) -> None:
                     _record_progress(root, shard, base + n, total)
                     if progress is not None:
                         progress(shard, base + n, total)
 
                 step(0, len(todo))
-                report.embedded += embed_sorted(embedder, [ids[i] for i in todo],
-                                                [texts[i] for i in todo],
-                                                [tokens[i] for i in todo], embed_batch,
+                report.embedded += embed_sorted(embedder, todo, embed_batch,
                                                 output.writer(shard), step)
     except (OSError, VectorStoreError) as exc:
         raise BuildError(f"worker {worker} of {of} failed: {getattr(exc, 'strerror', None) or exc}; "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from index.embedder import Embedder, SentenceTransformerEmbedder
 from index.generations import current_generation
-from index.searcher import FILTER_FIELDS, MODES, Hit, IndexSearcher
+from index.searcher import MODES, ChunkFilter, Hit, IndexSearcher
 from ingest.catalogue import BUILTIN_CATALOGUE, Catalogue, catalogue_for, load_catalogue
 from ingest.tokens import count_tokens
 from service.highlights import highlight, idf_from_counts, terms
@@ -142,19 +142,18 @@ class AnswerEngine:
             raise QuestionError("question is empty")
         if mode not in MODES:
             raise QuestionError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-        unknown = sorted(set(filters or {}) - set(FILTER_FIELDS))
-        if unknown:
-            raise QuestionError(f"unknown filter {unknown[0]!r}; filters: document_ids, "
-                                f"{', '.join(FILTER_FIELDS)}")
+        try:
+            where = ChunkFilter.of(document_ids, filters)
+        except ValueError as exc:
+            raise QuestionError(str(exc)) from None
         searcher = self._searcher  # one generation for the whole request
         if searcher is None:
             raise LookupError("no index is loaded yet")
-        allowed = searcher.allowed_ids(document_ids, filters)
         named = named_documents(question, self.catalogue, {d.id for d in searcher.documents})
         boost = self.provision_chunks(searcher, question, named)
-        prefer = searcher.allowed_ids(named) if named else None
+        prefer = ChunkFilter.of(named)
         depth = k if max_context_tokens is None else max(k * 4, 20)
-        hits = searcher.search(question, k=depth, mode=mode, allowed=allowed, boost=boost,
+        hits = searcher.search(question, k=depth, mode=mode, where=where, boost=boost,
                                prefer=prefer)
         if max_context_tokens is not None:
             hits = fit_budget(hits, max_context_tokens, k)

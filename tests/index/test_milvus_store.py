@@ -13,7 +13,15 @@ import numpy as np
 import pytest
 
 from index.generations import current_generation
-from index.vector_store import VectorStoreError, create_store, discard_store, fork_store, load_store
+from index.vector_store import (
+    ChunkFields,
+    ChunkFilter,
+    VectorStoreError,
+    create_store,
+    discard_store,
+    fork_store,
+    load_store,
+)
 from tests.support import REPO, copy_documents
 
 URI = os.environ.get("POLICYQA_MILVUS_URI")
@@ -49,6 +57,10 @@ def prefix(monkeypatch):
         client.drop_collection(collection)
 
 
+def _add(store, ids, vectors, document_id: str = "doc.md") -> None:
+    store.add(ids, vectors, [ChunkFields(document_id, "eu", "regulation", 2013)] * len(ids))
+
+
 def _collections(prefix: str) -> set[str]:
     return {c for c in client_for().list_collections() if c.startswith(prefix)}
 
@@ -62,26 +74,26 @@ def _exact(vectors: np.ndarray, ids: np.ndarray, query: np.ndarray, k: int,
 
 def test_save_names_the_collection_and_load_opens_it(prefix, tmp_path):
     store = create_store("milvus", DIM)
-    store.add(np.arange(10), _vectors(10))
+    _add(store, np.arange(10), _vectors(10))
     store.save(tmp_path)
     meta = json.loads((tmp_path / META_FILE).read_text())
     assert meta["collection"] == store.collection and meta["collection"].startswith(prefix)
     assert meta["uri"] == URI and meta["dimension"] == DIM and meta["last_write_ts"] > 0
     loaded = load_store("milvus", tmp_path)
     assert loaded.count() == 10
-    loaded.add(np.array([99]), _vectors(1, seed=9))  # a loaded store still reads its own writes
+    _add(loaded, np.array([99]), _vectors(1, seed=9))  # a loaded store still reads its own writes
     assert loaded.count() == 11 and loaded.search(_vectors(1, seed=9)[0], 1)[0][0] == 99
 
 
 def test_fork_copies_and_leaves_the_original_intact(prefix, tmp_path):
     vectors = _vectors(3000, seed=1)
     store = create_store("milvus", DIM)
-    store.add(np.arange(5, 3005), vectors)
+    _add(store, np.arange(5, 3005), vectors)
     store.save(tmp_path / "gen-1")
     fork = fork_store("milvus", tmp_path / "gen-1")
     assert fork.collection != store.collection and fork.count() == 3000
     assert fork.delete(np.arange(5, 105)) == 100
-    fork.add(np.arange(10_000, 10_010), _vectors(10, seed=2))
+    _add(fork, np.arange(10_000, 10_010), _vectors(10, seed=2))
     assert fork.count() == 2910
     original = load_store("milvus", tmp_path / "gen-1")
     assert original.count() == 3000
@@ -90,9 +102,67 @@ def test_fork_copies_and_leaves_the_original_intact(prefix, tmp_path):
     assert fork.search(vectors[200], 1)[0][0] == 205
 
 
+def test_fork_copies_the_fields(prefix, tmp_path):
+    store = create_store("milvus", DIM)
+    vectors = _vectors(20, seed=5)
+    _add(store, np.arange(10), vectors[:10], "a.md")
+    _add(store, np.arange(10, 20), vectors[10:], "b.md")
+    store.save(tmp_path / "gen-1")
+    fork = fork_store("milvus", tmp_path / "gen-1")
+    found = fork.search(vectors[0], 20, where=ChunkFilter.of(["b.md"]))[0]
+    assert sorted(found.tolist()) == list(range(10, 20))
+    found = fork.search(vectors[0], 20, where=ChunkFilter.of(fields={"year": [2013]}))[0]
+    assert len(found) == 20
+
+
+@pytest.mark.parametrize("document_id", ['quote"d.md', "back\\slash.md", "new\nline.md",
+                                         "çà/“unicode”.md", "it's.md"])
+def test_document_ids_are_quoted_safely_in_expressions(prefix, document_id):
+    store = create_store("milvus", DIM)
+    vectors = _vectors(4, seed=6)
+    _add(store, np.arange(2), vectors[:2], document_id)
+    _add(store, np.arange(2, 4), vectors[2:], "other.md")
+    found = store.search(vectors[2], 4, where=ChunkFilter.of([document_id]))[0]
+    assert sorted(found.tolist()) == [0, 1]
+
+
+def test_a_generation_without_fields_is_searched_by_ids(prefix, tmp_path):
+    """Format 1 collections (chunk id and vector only) still serve until the next full build."""
+    from pymilvus import DataType, MilvusClient
+
+    client = client_for()
+    name = f"{prefix}_old"
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("chunk_id", DataType.INT64, is_primary=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
+    index = MilvusClient.prepare_index_params()
+    index.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+    client.create_collection(name, schema=schema, index_params=index)
+    vectors = _vectors(5, seed=7)
+    client.insert(name, [{"chunk_id": i, "vector": v.tolist()} for i, v in enumerate(vectors)])
+    client.flush(name)
+    (tmp_path / META_FILE).write_text(json.dumps({"collection": name, "uri": URI,
+                                                  "dimension": DIM, "last_write_ts": 0}))
+    old = load_store("milvus", tmp_path)
+    assert not old.keeps_fields
+    assert old.search(vectors[3], 2, np.array([3, 4]))[0].tolist()[0] == 3
+    with pytest.raises(VectorStoreError, match="older format"):
+        old.search(vectors[3], 2, where=ChunkFilter.of(["doc.md"]))
+    with pytest.raises(VectorStoreError, match="older format"):
+        fork_store("milvus", tmp_path)
+
+
+def test_fields_over_the_schema_limits_are_refused(prefix):
+    store = create_store("milvus", DIM)
+    with pytest.raises(VectorStoreError, match="limit"):
+        store.add(np.arange(1), _vectors(1), [ChunkFields("x" * 3000)])
+    with pytest.raises(VectorStoreError, match="fields"):
+        store.add(np.arange(1), _vectors(1))
+
+
 def test_delete_counts_only_ids_that_were_there(prefix):
     store = create_store("milvus", DIM)
-    store.add(np.arange(20), _vectors(20))
+    _add(store, np.arange(20), _vectors(20))
     assert store.delete(np.array([1, 1, 2, 500])) == 2
     assert store.delete(np.array([1, 2])) == 0
     assert store.count() == 18
@@ -106,7 +176,7 @@ def test_large_allowed_sets_stay_exact(prefix, monkeypatch, path):
     vectors = _vectors(2000, seed=3)
     ids = np.arange(2000) * 3 + 1
     store = create_store("milvus", DIM)
-    store.add(ids, vectors)
+    _add(store, ids, vectors)
     query = vectors[0]
     order = ids[np.argsort(-(vectors @ query))]
     # post-filter: many allowed ids among the nearest; sliced: only far-away ids are allowed.
@@ -172,6 +242,12 @@ def _same_up_to_ties(a: list[tuple[str, int, float]], b: list[tuple[str, int, fl
     return all(x[:2] == y[:2] or abs(x[2] - y[2]) < 1e-4 for x, y in zip(a, b))
 
 
+# Milvus filters these on its own fields (an expression), FAISS by the chunk ids that pass them.
+FILTERED = [("dense", ["--filter", "jurisdiction=Council-of-Europe"]),
+            ("hybrid", ["--document", DOCS[1], "--filter", "year=1967"]),
+            ("dense", ["--filter", "instrument_type=protocol", "--filter", "year=1963"])]
+
+
 def test_policyqa_ask_answers_alike_on_faiss_and_milvus(prefix, shared_corpus, tmp_path):
     corpus = copy_documents(shared_corpus, tmp_path / "corpus", DOCS)
     base = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
@@ -186,9 +262,9 @@ def test_policyqa_ask_answers_alike_on_faiss_and_milvus(prefix, shared_corpus, t
         _cli(["index", "build", "--corpus", str(corpus), "--index-dir", index_dir, "--json"], env)
         answers[kind] = []
         for question in QUESTIONS:
-            for mode in ("dense", "hybrid"):
+            for mode, filters in (("dense", []), ("hybrid", []), *FILTERED):
                 answer = json.loads(_cli(["ask", question, "-k", "5", "--mode", mode, "--json",
-                                          "--index-dir", index_dir], env))
+                                          "--index-dir", index_dir, *filters], env))
                 answers[kind].append([(p["citation"]["document_id"], p["citation"]["char_start"],
                                        p["score"]) for p in answer["passages"]])
     assert len(_collections(prefix)) == 1

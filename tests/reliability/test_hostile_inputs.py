@@ -17,7 +17,7 @@ import pytest
 from index.builder import IndexBuilder
 from index.chunk_store import DB_FILE, ChunkStore
 from index.generations import current_generation
-from index.searcher import IndexSearcher
+from index.searcher import ChunkFilter, IndexSearcher
 from ingest.chunker import ChunkSettings
 from tests.reliability import hostile
 from tests.support import REPO, copy_documents
@@ -94,7 +94,7 @@ def test_good_documents_survive_and_stay_searchable(hostile_build, embedder):
     assert report["documents"] == searcher.document_count
     assert searcher.store.count() == searcher.chunk_count == report["chunks"]
     for document_id, question in GOOD.items():
-        hits = searcher.search(question, k=3, allowed=searcher.allowed_ids([document_id]))
+        hits = searcher.search(question, k=3, where=ChunkFilter.of([document_id]))
         assert hits and question.split()[-1] in hits[0].chunk.text.lower()
         anywhere = searcher.search(question, k=10)
         assert document_id in {h.chunk.document_id for h in anywhere}, question
