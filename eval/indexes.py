@@ -15,6 +15,7 @@ from index.cache import cache_dir
 from index.chunk_store import DB_FILE, ChunkStore
 from index.embedder import Embedder
 from index.generations import current_generation, read_manifest
+from index.vector_store import store_format
 from ingest.document import sha256_bytes
 from ingest.pipeline import discover, read_bytes
 from service.settings import Settings
@@ -29,10 +30,14 @@ def _digest(value: object) -> str:
 
 
 def settings_key(settings: Settings, embedder: Embedder) -> str:
-    """What an index depends on besides the documents: model, chunking, store, format."""
+    """What an index depends on besides the documents: model, chunking, store (its format and,
+    for FAISS, its index type), format."""
+    store = {"kind": settings.vector_store, "format": store_format(settings.vector_store)}
+    if settings.vector_store == "faiss":
+        store["index"] = settings.faiss_index
     return _digest({"model": embedder.name, "dimension": embedder.dimension,
                     "chunking": settings.chunk_settings().fingerprint(),
-                    "store": settings.vector_store, "format": FORMAT_VERSION})
+                    "store": store, "format": FORMAT_VERSION})
 
 
 def corpus_hashes(corpus_dir: Path) -> dict[str, str]:

@@ -49,6 +49,7 @@ HNSW_THRESHOLD = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 128
+EF_SEARCH_MIN, EF_SEARCH_MAX = 16, 4096  # the faiss_ef_search setting's bounds too
 TOMBSTONE_REBUILD_FRACTION = 0.10
 # A filter this small is answered exactly from the stored vectors: HNSW with a selective filter
 # walks a graph whose neighbours are mostly filtered out and can return fewer than k hits.
@@ -81,8 +82,9 @@ def _checked_ef(value: int | str) -> int:
         ef = int(value)
     except ValueError:
         ef = 0
-    if not 1 <= ef <= 65_536:
-        raise VectorStoreError(f"HNSW efSearch must be an integer from 1 to 65536, got {value!r}")
+    if not EF_SEARCH_MIN <= ef <= EF_SEARCH_MAX:
+        raise VectorStoreError(f"HNSW efSearch must be an integer from {EF_SEARCH_MIN} to "
+                               f"{EF_SEARCH_MAX}, got {value!r}")
     return ef
 
 

@@ -53,7 +53,7 @@ def _builder(settings: Settings, progress: bool = False):
 
     return IndexBuilder(settings.index_dir, load_embedder(settings), settings.chunk_settings(),
                         store_kind=settings.vector_store,
-                        embed_batch=max(settings.embed_batch_size, 64),
+                        embed_batch=settings.build_batch_size,
                         progress=_progress_printer(progress))
 
 
@@ -184,7 +184,7 @@ def cmd_index_work(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     report = staged.work(settings.index_dir, load_embedder(settings), settings.vector_store,
-                         args.worker, args.of, embed_batch=max(settings.embed_batch_size, 64),
+                         args.worker, args.of, embed_batch=settings.build_batch_size,
                          progress=_shard_progress(args))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     faiss_index: Literal["auto", "flat", "hnsw"] = Field(
         "auto", description="FAISS index: exact flat, approximate HNSW, or auto (flat below "
         "50k vectors, HNSW above); see index/faiss_store.py")
+    # Bounds: index.faiss_store.EF_SEARCH_MIN/MAX, which the environment variable is held to.
     faiss_ef_search: int = Field(128, ge=16, le=4096, description="HNSW search breadth: higher "
                                  "finds more of the exact neighbours, more slowly (`policyqa "
                                  "bench` prints the trade-off)")
@@ -64,6 +65,13 @@ class Settings(BaseSettings):
     def chunk_settings(self) -> ChunkSettings:
         return ChunkSettings(target_tokens=self.chunk_target_tokens,
                              overlap_tokens=self.chunk_overlap_tokens)
+
+    @property
+    def build_batch_size(self) -> int:
+        """Texts per encode call in builds and workers: embed_batch_size, but never under 64,
+        so that a small setting (meant for queries) does not make builds pay the per-call
+        overhead thousands of times."""
+        return max(self.embed_batch_size, 64)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

@@ -29,6 +29,8 @@ def test_a_faiss_index_does_not_serve_a_milvus_run(cache, tmp_path, embedder) ->
     faiss = load_settings(corpus_dir=corpus, vector_store="faiss")
     milvus = load_settings(corpus_dir=corpus, vector_store="milvus")
     assert settings_key(faiss, embedder) != settings_key(milvus, embedder)
+    hnsw = load_settings(corpus_dir=corpus, vector_store="faiss", faiss_index="hnsw")
+    assert settings_key(faiss, embedder) != settings_key(hnsw, embedder)
     index_dir = build_cached("mini", corpus, "k", faiss, embedder)
     assert store_problem(index_dir, faiss) is None
     problem = store_problem(index_dir, milvus)

@@ -178,8 +178,8 @@ def test_ef_search_setting_trades_recall_for_breadth(hnsw_store, real_vectors):
     vectors, queries = real_vectors
     ids = np.arange(VECTORS)
     try:
-        faiss_store.configure(None, ef_search=10)
-        assert faiss_store.configured_ef_search() == 10
+        faiss_store.configure(None, ef_search=16)
+        assert faiss_store.configured_ef_search() == 16
         narrow = _recall(hnsw_store, vectors, ids, queries)
         faiss_store.configure(None, ef_search=512)
         wide = _recall(hnsw_store, vectors, ids, queries)
@@ -192,9 +192,10 @@ def test_ef_search_setting_trades_recall_for_breadth(hnsw_store, real_vectors):
 def test_ef_search_is_checked(monkeypatch):
     from service.settings import SettingsError, load_settings
 
-    monkeypatch.setenv("POLICYQA_FAISS_EF_SEARCH", "lots")
-    with pytest.raises(VectorStoreError, match="efSearch"):
-        faiss_store.configured_ef_search()
+    for bad in ("lots", "8", "5000"):  # the setting's bounds hold for the variable too
+        monkeypatch.setenv("POLICYQA_FAISS_EF_SEARCH", bad)
+        with pytest.raises(VectorStoreError, match="efSearch"):
+            faiss_store.configured_ef_search()
     with pytest.raises(SettingsError, match="faiss_ef_search"):
         load_settings(faiss_ef_search=4)
     monkeypatch.setenv("POLICYQA_FAISS_EF_SEARCH", "256")
