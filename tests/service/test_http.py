@@ -101,6 +101,16 @@ def test_document_and_catalogue_filters(client):
                                   for p in eu["passages"])
     none = ask(client, question="extradition", k=5, filters={"year": [1800]})
     assert none["passages"] == []
+    # Every field at once, in another case: still the Dublin III regulation (on Milvus, one
+    # expression over the fields kept beside its vectors).
+    dublin = ask(client, question="responsibility for examining an asylum application", k=5,
+                 mode="dense", filters={"jurisdiction": ["EU", "canada"], "year": [2013],
+                                        "instrument_type": ["Regulation"]})
+    assert dublin["passages"] and all("dublin" in p["citation"]["document_id"]
+                                      for p in dublin["passages"])
+    apart = ask(client, question="asylum", k=5, mode="dense",
+                filters={"document_ids": [only], "jurisdiction": ["eu"]})
+    assert apart["passages"] == []
 
 
 def test_highlights_lie_inside_the_passage(client):
