@@ -16,7 +16,7 @@ from index import staged
 from index.builder import BuildReport, IndexBuilder
 from index.chunk_store import DB_FILE, ChunkStore
 from index.generations import current_generation
-from index.searcher import IndexSearcher
+from index.searcher import ChunkFilter, IndexSearcher
 from ingest.chunker import ChunkSettings
 from tests.support import REPO
 
@@ -26,6 +26,9 @@ QUESTIONS = ["collective expulsion of aliens is prohibited",
              "who is a refugee under the protocol",
              "everyone has the right to freedom of movement",
              "protection of victims of trafficking in persons"]
+# Unfiltered, and filtered (on Milvus, by the fields the workers wrote beside the vectors).
+FILTERS = [None, ChunkFilter.of(fields={"jurisdiction": ["international"]}),
+           ChunkFilter.of([DOCUMENTS[0]])]
 LIGHTHOUSE = ("\n\n## Article 99\n\nStates Parties shall maintain lighthouses for stranded "
               "vessels at sea.\n")
 
@@ -151,8 +154,10 @@ def answers(index_dir: Path, embedder) -> list[list[tuple[int, float]]]:
     searcher = IndexSearcher.open(index_dir, embedder)
     try:
         assert searcher.store.count() == searcher.chunk_count
-        return [[(h.chunk.id, h.score) for h in searcher.search(q, k=5, mode=mode)]
-                for q in QUESTIONS for mode in ("dense", "hybrid")]
+        found = [[(h.chunk.id, h.score) for h in searcher.search(q, k=5, mode=mode, where=where)]
+                 for q in QUESTIONS for mode in ("dense", "hybrid") for where in FILTERS]
+        assert all(found), "a search found nothing"
+        return found
     finally:
         searcher.close()
 
