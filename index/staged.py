@@ -80,6 +80,7 @@ from index.vector_store import (
     create_store,
     load_store,
     reopen_store,
+    store_format,
     stored_in_files,
 )
 from ingest.catalogue import Catalogue
@@ -279,13 +280,16 @@ def _published(builder: IndexBuilder, pending: dict, root: Path) -> BuildReport 
 
 
 def _check_fingerprint(pending: dict, mine: dict, who: str) -> None:
-    differs = [k for k in ("model", "dimension", "chunking", "store")
-               if pending["fingerprint"].get(k) != mine.get(k)]
+    planned = {"store_format": 1, **pending["fingerprint"]}  # plans from before store formats
+    differs = [k for k in ("model", "dimension", "chunking", "store", "store_format")
+               if planned.get(k) != mine.get(k)]
     if differs:
-        theirs = ", ".join(f"{k} {pending['fingerprint'].get(k)!r}" for k in differs)
+        theirs = ", ".join(f"{k} {planned.get(k)!r}" for k in differs)
         ours = ", ".join(f"{k} {mine.get(k)!r}" for k in differs)
+        advice = ("drop the plan with `policyqa index abandon` and plan again"
+                  if differs == ["store_format"] else "use the same settings as the coordinator")
         raise BuildError(f"the pending staged build was planned with {theirs}, but this {who} "
-                         f"has {ours}: use the same settings as the coordinator")
+                         f"has {ours}: {advice}")
 
 
 def _check_one_vector_each(store: VectorStore, chunks: ChunkStore) -> None:
@@ -302,8 +306,11 @@ def _check_one_vector_each(store: VectorStore, chunks: ChunkStore) -> None:
 
 def _read_shard(root: Path, shard: int) -> list[ToEmbed]:
     with (root / "shards" / f"{_shard_name(shard)}.jsonl").open() as f:
+        # Plans from before fields have none: only file-kept stores (which keep no fields)
+        # can still take them, as _check_fingerprint makes sure.
         return [ToEmbed(int(row["id"]), row["text"], int(row["tokens"]),
-                        ChunkFields(**row["fields"])) for row in map(json.loads, f)]
+                        ChunkFields(**row.get("fields", {"document_id": ""})))
+                for row in map(json.loads, f)]
 
 
 def _shard_ids(root: Path, shard: int) -> list[int]:
@@ -441,7 +448,8 @@ def work(index_dir: Path, embedder: Embedder, store_kind: str, worker: int, of: 
                          "(`policyqa index plan --shards S`)")
     _check_fingerprint(pending, {"model": embedder.name, "dimension": embedder.dimension,
                                  "chunking": pending["fingerprint"]["chunking"],
-                                 "store": store_kind}, "worker")
+                                 "store": store_kind, "store_format": store_format(store_kind)},
+                       "worker")
     root = staged_dir(index_dir)
     report = WorkerReport(worker, of, shards_of(worker, of, pending["shards"]))
     if not report.shards:

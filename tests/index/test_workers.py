@@ -173,3 +173,33 @@ def test_cli_workers_killed_resumed_and_step_by_step(corpus, tmp_path, embedder)
     searcher = IndexSearcher.open(index_dir, embedder)
     assert searcher.store.count() == searcher.chunk_count == second["chunks"]
     searcher.close()
+
+
+def _as_planned_before_fields(index_dir: Path) -> None:
+    """Rewrites a pending plan as the version before store formats and chunk fields wrote it."""
+    root = staged.staged_dir(index_dir)
+    plan = json.loads((root / "plan.json").read_text())
+    del plan["fingerprint"]["store_format"]
+    (root / "plan.json").write_text(json.dumps(plan))
+    for path in (root / "shards").glob("shard-*.jsonl"):
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        path.write_text("".join(json.dumps({k: v for k, v in row.items() if k != "fields"}) + "\n"
+                                for row in rows))
+
+
+def test_a_plan_from_before_chunk_fields_still_completes_on_faiss(corpus, tmp_path, embedder):
+    coordinator = h.builder(tmp_path / "idx", embedder)
+    staged.plan(coordinator, corpus, shards=2)
+    _as_planned_before_fields(tmp_path / "idx")
+    for i in range(2):
+        staged.work(tmp_path / "idx", embedder, "faiss", i, 2, embed_batch=16)
+    report = staged.finish(coordinator)
+    assert report.embedded_chunks == report.chunks > 50
+
+
+def test_a_milvus_worker_refuses_a_plan_of_another_store_format():
+    planned = {"fingerprint": {"model": "m", "dimension": 384, "chunking": "c", "store": "milvus"}}
+    mine = {**planned["fingerprint"], "store_format": 2}
+    with pytest.raises(staged.BuildError, match="store_format 1.*index abandon"):
+        staged._check_fingerprint(planned, mine, "worker")
+    staged._check_fingerprint({"fingerprint": mine}, mine, "worker")  # the same: accepted
