@@ -58,11 +58,13 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        too_large = _error(413, "body_too_large", f"request body over {self.limit} bytes")
+        def too_large() -> JSONResponse:
+            return _error(413, "body_too_large", f"request body over {self.limit} bytes")
+
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:
             if not declared.isdigit() or int(declared) > self.limit:
-                return await too_large(scope, receive, send)
+                return await too_large()(scope, receive, send)
             return await self.app(scope, receive, send)
         body = bytearray()
         while True:
@@ -71,7 +73,7 @@ class BodyLimit:
                 return
             body += message.get("body", b"")
             if len(body) > self.limit:
-                return await too_large(scope, receive, send)
+                return await too_large()(scope, receive, send)
             if not message.get("more_body", False):
                 break
         delivered = False
