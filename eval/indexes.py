@@ -73,16 +73,9 @@ def store_problem(index_dir: Path, settings: Settings) -> str | None:
     if kind != settings.vector_store:
         return f"{live} was built on the {kind} store, not {settings.vector_store}"
     if kind == "milvus":
-        from index.milvus_store import META_FILE, client_for, configured_uri
-        from index.vector_store import VectorStoreError
+        from index.milvus_store import MilvusStore
 
-        collection = json.loads((live / META_FILE).read_text())["collection"]
-        try:
-            exists = client_for().has_collection(collection)
-        except Exception as exc:  # pymilvus raises MilvusException or grpc errors
-            raise VectorStoreError(f"cannot reach Milvus at {configured_uri()}: {exc}") from exc
-        if not exists:
-            return f"Milvus collection {collection} of {live} does not exist at {configured_uri()}"
+        return MilvusStore.missing(live)
     return None
 
 

@@ -63,8 +63,10 @@ ID_FIELD = "chunk_id"
 VECTOR_FIELD = "vector"
 DOCUMENT_FIELD = "document_id"
 # The scalar fields, in ChunkFields order, with their VARCHAR limits in UTF-8 bytes (None: INT64).
+# Each is named as the ChunkFields attribute it holds.
 FIELDS: tuple[tuple[str, int | None], ...] = (
     (DOCUMENT_FIELD, 2048), ("jurisdiction", 256), ("instrument_type", 256), ("year", None))
+FIELD_NAMES: tuple[str, ...] = tuple(name for name, _ in FIELDS)
 CONSISTENCY = "Strong"
 # Milvus refuses a search limit or a query window (offset + limit) above 16384.
 MAX_TOPK = 16384
@@ -165,8 +167,8 @@ def where_expr(where: ChunkFilter) -> str:
     JSON string literals, which Milvus parses with the same escapes (tested with quotes,
     backslashes, newlines and non-ASCII ids)."""
     parts = []
-    for name, values in ((DOCUMENT_FIELD, where.document_ids), ("jurisdiction", where.jurisdiction),
-                         ("instrument_type", where.instrument_type), ("year", where.year)):
+    wanted = (where.document_ids, where.jurisdiction, where.instrument_type, where.year)
+    for name, values in zip(FIELD_NAMES, wanted, strict=True):
         if values is not None:
             parts.append(f"{name} in [{','.join(json.dumps(v) for v in sorted(values))}]")
     return " and ".join(parts)
@@ -177,12 +179,24 @@ def _and(*exprs: str) -> str:
 
 
 def _field_values(fields: ChunkFields) -> tuple[str | int, ...]:
-    values = (fields.document_id, fields.jurisdiction, fields.instrument_type, fields.year)
+    values = tuple(getattr(fields, name) for name in FIELD_NAMES)
     for (name, limit), value in zip(FIELDS, values):
         if limit is not None and len(str(value).encode()) > limit:
             raise VectorStoreError(f"{name} {str(value)[:80]!r}... is over the {limit}-byte "
                                    "limit of the Milvus schema")
     return values
+
+
+def _missing(meta: dict, folder: Path) -> str | None:
+    uri = configured_uri()
+    try:
+        exists = client_for(uri).has_collection(meta["collection"])
+    except Exception as exc:  # pymilvus raises MilvusException or grpc errors
+        raise VectorStoreError(f"cannot reach Milvus at {uri}: {exc}") from exc
+    if exists:
+        return None
+    return (f"Milvus collection {meta['collection']} of {folder} does not exist at {uri} "
+            f"(it was written to {meta['uri']})")
 
 
 class MilvusStore:
@@ -263,22 +277,24 @@ class MilvusStore:
     def load(cls, folder: Path) -> MilvusStore:
         """Opens a generation's collection on the configured server and loads it into memory."""
         meta = cls._read_meta(folder)
+        problem = _missing(meta, folder)
+        if problem:
+            raise VectorStoreError(f"{problem}: rebuild the index")
         uri = configured_uri()
         client = client_for(uri)
         name = meta["collection"]
-        try:
-            exists = client.has_collection(name)
-        except Exception as exc:
-            raise VectorStoreError(f"cannot reach Milvus at {uri}: {exc}") from exc
-        if not exists:
-            raise VectorStoreError(f"Milvus collection {name} of {folder} does not exist at {uri} "
-                                   f"(it was written to {meta['uri']}): rebuild the index")
         try:
             client.load_collection(name)
         except Exception as exc:
             raise VectorStoreError(f"cannot load Milvus collection {name}: {exc}") from exc
         return cls(client, name, meta["dimension"], uri, read_ts=meta["last_write_ts"],
                    keeps_fields=meta["keeps_fields"])
+
+    @classmethod
+    def missing(cls, folder: Path) -> str | None:
+        """Why the collection a folder names is not on the configured server, or None when it is
+        there. Raises VectorStoreError when the server does not answer."""
+        return _missing(cls._read_meta(folder), folder)
 
     @classmethod
     def reopen(cls, build_folder: Path) -> MilvusStore:
@@ -307,7 +323,7 @@ class MilvusStore:
         try:
             iterator = source.client.query_iterator(
                 source.collection, batch_size=COPY_BATCH, filter="",
-                output_fields=[ID_FIELD, VECTOR_FIELD, *(name for name, _ in FIELDS)],
+                output_fields=[ID_FIELD, VECTOR_FIELD, *FIELD_NAMES],
                 **source._consistency())
             while True:
                 rows = iterator.next()
@@ -315,7 +331,7 @@ class MilvusStore:
                     break
                 # A new collection holds none of these ids: plain inserts, no upsert needed.
                 copy.client.insert(copy.collection, [
-                    {name: row[name] for name in (ID_FIELD, VECTOR_FIELD, *(n for n, _ in FIELDS))}
+                    {name: row[name] for name in (ID_FIELD, VECTOR_FIELD, *FIELD_NAMES)}
                     for row in rows])
             iterator.close()
         except VectorStoreError:
@@ -384,11 +400,10 @@ class MilvusStore:
 
     def _upsert(self, ids: np.ndarray, vectors: np.ndarray,
                 values: list[tuple[str | int, ...]]) -> None:
-        names = [name for name, _ in FIELDS]
         try:
             for start in range(0, len(ids), INSERT_BATCH):
                 stop = start + INSERT_BATCH
-                rows = [{ID_FIELD: i, VECTOR_FIELD: v, **dict(zip(names, row))}
+                rows = [{ID_FIELD: i, VECTOR_FIELD: v, **dict(zip(FIELD_NAMES, row))}
                         for i, v, row in zip(ids[start:stop].tolist(), vectors[start:stop],
                                              values[start:stop])]
                 self.client.upsert(self.collection, rows)
@@ -509,7 +524,7 @@ class MilvusStore:
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"collection": self.collection, "uri": self.uri, "dimension": self.dimension,
                 "metric": "IP", "id_field": ID_FIELD, "vector_field": VECTOR_FIELD,
-                "fields": [name for name, _ in FIELDS] if self.keeps_fields else [],
+                "fields": list(FIELD_NAMES) if self.keeps_fields else [],
                 "last_write_ts": last_write_ts}
         with atomic_file(folder / META_FILE) as f:
             f.write(json.dumps(meta, indent=2).encode())

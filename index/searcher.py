@@ -43,6 +43,8 @@ class IndexSearcher:
         self.lexical = Bm25Index.load(generation)
         self.generation: int = self.manifest["generation"]
         self.documents: list[DocumentRecord] = self.chunks.documents()
+        # What filters compare, per document: normalized once, not at every filtered request.
+        self._fields = [ChunkFields.of(d.id, d.metadata) for d in self.documents]
         self.document_count, self.chunk_count = self.chunks.counts()
         self._sections: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
 
@@ -68,7 +70,7 @@ class IndexSearcher:
         """Chunk ids passing a filter (None: nothing is filtered), from the chunk store."""
         if where is None:
             return None
-        docs = [d.id for d in self.documents if where.matches(ChunkFields.of(d.id, d.metadata))]
+        docs = [f.document_id for f in self._fields if where.matches(f)]
         return np.asarray(self.chunks.chunk_ids_where(docs), dtype=np.int64)
 
     def dense(self, query: str | np.ndarray, k: int, where: ChunkFilter | None = None,

@@ -62,6 +62,11 @@ def build_index(settings: Settings, full: bool = False, progress: bool = False):
     return _builder(settings, progress).build(settings.corpus_dir, full=full)
 
 
+def _bars_wanted(args: argparse.Namespace) -> bool:
+    """Progress bars: on a terminal, and not when the output is JSON."""
+    return not args.json and sys.stderr.isatty()
+
+
 def _print_report(report, as_json: bool) -> None:
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -81,7 +86,7 @@ def _print_report(report, as_json: bool) -> None:
 
 def cmd_index_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    tty = not args.json and sys.stderr.isatty()
+    tty = _bars_wanted(args)
     if args.workers is not None:
         report = _build_with_workers(settings, args, tty)
     else:
@@ -197,7 +202,7 @@ def cmd_index_work(args: argparse.Namespace) -> int:
 
 def _shard_progress(args: argparse.Namespace):
     """tqdm bars on a terminal; otherwise one line (JSON with --json) on stderr per batch."""
-    if not args.json and sys.stderr.isatty():
+    if _bars_wanted(args):
         bars = _progress_printer(True)
         return lambda shard, done, total: bars(f"shard {shard}", done, total)
 
@@ -216,8 +221,7 @@ def cmd_index_finish(args: argparse.Namespace) -> int:
     from index import staged
 
     settings = _settings(args)
-    _print_report(staged.finish(_builder(settings, not args.json and sys.stderr.isatty())),
-                  args.json)
+    _print_report(staged.finish(_builder(settings, _bars_wanted(args))), args.json)
     return 0
 
 
