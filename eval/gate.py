@@ -55,9 +55,9 @@ def copy_subset(shared_corpus: Path, target: Path) -> Path:
     return target
 
 
-def measure(shared_corpus: Path, workdir: Path, embedder=None) -> tuple[dict[str, float], dict]:
-    """Builds the subset index in `workdir` and evaluates the gate questions in GATE_MODE, on the
-    vector store the settings name (POLICYQA_VECTOR_STORE, FAISS by default)."""
+def build_engine(shared_corpus: Path, workdir: Path, embedder=None):
+    """The gate's documents indexed in `workdir` with the settings in force (the vector store
+    POLICYQA_VECTOR_STORE names, FAISS by default), an engine on that index, and the build report."""
     from index.builder import IndexBuilder
     from service.engine import AnswerEngine, load_embedder
     from service.settings import load_settings
@@ -67,12 +67,22 @@ def measure(shared_corpus: Path, workdir: Path, embedder=None) -> tuple[dict[str
     embedder = embedder or load_embedder(settings)
     report = IndexBuilder(settings.index_dir, embedder, settings.chunk_settings(),
                           store_kind=settings.vector_store).build(corpus)
-    retriever = EngineRetriever(AnswerEngine(settings, embedder))
+    engine = AnswerEngine(settings, embedder)
+    engine.refresh()
+    return engine, report
+
+
+def measure(shared_corpus: Path, workdir: Path, embedder=None, built=None
+            ) -> tuple[dict[str, float], dict]:
+    """Evaluates the gate questions in GATE_MODE on the gate index: `built` (engine, report)
+    from build_engine, or one built in `workdir`."""
+    engine, report = built or build_engine(shared_corpus, workdir, embedder)
+    retriever = EngineRetriever(engine)
     eval_set = gate_set()
     judge = QuoteJudge(eval_set.queries, retriever, GATE_KS, 100)
     result = run_mode(eval_set, retriever, judge, GATE_MODE, progress=False)
     info = {"questions": len(eval_set.queries), "documents": report.documents,
-            "model": embedder.name, "store": settings.vector_store,
+            "model": engine.embedder.name, "store": engine.settings.vector_store,
             "chunks": report.chunks, "unlocated_quotes": judge.unlocated,
             "seconds": result.seconds, "questions_detail": result.questions}
     return result.metrics, info
