@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from service.engine import Passage
 
 MAX_QUESTION_CHARS = 2000
+MAX_K = 50  # passages per answer, for HTTP and the CLI alike
+MAX_CONTEXT_TOKENS = 1_000_000
 
 
 def _as_list(value: object) -> object:
@@ -35,10 +37,10 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS)
-    k: int = Field(5, ge=1, le=50)
+    k: int = Field(5, ge=1, le=MAX_K)
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
     filters: AskFilters | None = None
-    max_context_tokens: int | None = Field(None, ge=1, le=1_000_000)
+    max_context_tokens: int | None = Field(None, ge=1, le=MAX_CONTEXT_TOKENS)
 
     @field_validator("question")
     @classmethod

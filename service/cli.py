@@ -8,7 +8,9 @@ import sys
 import textwrap
 from dataclasses import asdict
 from pathlib import Path
+from typing import TextIO
 
+from service.progress import progress_bars, progress_reporter
 from service.settings import Settings, SettingsError, load_settings
 
 
@@ -23,43 +25,20 @@ def _settings(args: argparse.Namespace) -> Settings:
         port=getattr(args, "port", None))
 
 
-def _progress_printer(enabled: bool):
-    """A progress callback drawing tqdm bars on stderr, one per stage."""
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    bars: dict[str, tqdm] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage)
-        if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="file" if stage in (
-                "read", "lexical") else "chunk", leave=False, file=sys.stderr)
-        if total != bar.total:
-            bar.total = total
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-            bars.pop(stage, None)
-
-    return progress
-
-
-def _builder(settings: Settings, progress: bool = False):
+def _builder(settings: Settings, bars: bool = False):
+    """An index builder reporting progress on stderr: bars, or lines where `bars` is false."""
     from index.builder import IndexBuilder
     from service.engine import load_embedder
 
     return IndexBuilder(settings.index_dir, load_embedder(settings), settings.chunk_settings(),
                         store_kind=settings.vector_store,
                         embed_batch=settings.build_batch_size,
-                        progress=_progress_printer(progress))
+                        progress=progress_reporter(bars))
 
 
-def build_index(settings: Settings, full: bool = False, progress: bool = False):
+def build_index(settings: Settings, full: bool = False, bars: bool = False):
     """Builds or updates the index over the settings' corpus folder; returns the report."""
-    return _builder(settings, progress).build(settings.corpus_dir, full=full)
+    return _builder(settings, bars).build(settings.corpus_dir, full=full)
 
 
 def _bars_wanted(args: argparse.Namespace) -> bool:
@@ -67,21 +46,35 @@ def _bars_wanted(args: argparse.Namespace) -> bool:
     return not args.json and sys.stderr.isatty()
 
 
-def _print_report(report, as_json: bool) -> None:
+SKIPPED_SHOWN = 20  # skipped files named in a summary; `index status` lists them all
+
+
+def skipped_lines(skipped: list[dict], limit: int = SKIPPED_SHOWN) -> list[str]:
+    """One line per skipped file with its reason, the first `limit`, then a count of the rest."""
+    lines = [f"skipped {s['path']}: {s['reason']}"
+             + (f" (kept the {s['kept']})" if s.get("kept") else "") for s in skipped[:limit]]
+    if len(skipped) > limit:
+        lines.append(f"... and {len(skipped) - limit} more skipped (`policyqa index status`)")
+    return lines
+
+
+def _print_report(report, as_json: bool, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
     if as_json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json.dumps(report.to_dict(), indent=2), file=stream)
         return
     print(f"generation {report.generation}: {report.documents} documents, {report.chunks} "
-          f"chunks in {report.seconds:.1f} s ({'full' if report.full else 'incremental'})")
+          f"chunks in {report.seconds:.1f} s ({'full' if report.full else 'incremental'}), "
+          f"{len(report.skipped)} skipped", file=stream)
     print(f"  read {report.read_documents} documents, {report.unchanged_documents} unchanged, "
           f"{report.removed_documents} removed; embedded {report.embedded_chunks} chunks, "
           f"reused {report.reused_chunks}, deleted {report.deleted_chunks}; "
-          f"truncated {report.truncated_chunks}")
-    for s in report.skipped:
-        kept = f" (kept the {s['kept']})" if s.get("kept") else ""
-        print(f"  skipped {s['path']}: {s['reason']}{kept}")
+          f"truncated {report.truncated_chunks}", file=stream)
+    for line in skipped_lines(report.skipped):
+        print(f"  {line}", file=stream)
     if report.warnings:
-        print(f"  {len(report.warnings)} warnings (see `policyqa index status --json`)")
+        print(f"  {len(report.warnings)} warnings (see `policyqa index status --json`)",
+              file=stream)
 
 
 def cmd_index_build(args: argparse.Namespace) -> int:
@@ -90,7 +83,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     if args.workers is not None:
         report = _build_with_workers(settings, args, tty)
     else:
-        report = build_index(settings, full=args.full, progress=tty)
+        report = build_index(settings, full=args.full, bars=tty)
     _print_report(report, args.json)
     return 0
 
@@ -138,19 +131,12 @@ def _run_workers(settings: Settings, args: argparse.Namespace, n: int, tty: bool
                 [sys.executable, "-m", "service.cli", "index", "work", "--worker", str(i),
                  "--of", str(n), *common], env=env, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent))
-    progress = _progress_printer(tty)
-    shown = 0.0
+    progress = progress_reporter(tty)
     while any(w.poll() is None for w in workers):
         time.sleep(0.5)
         pending = staged.status(settings.index_dir)
-        if pending is None:
-            continue
-        if progress is not None:
+        if pending is not None:
             progress("embed", pending["done"], pending["chunks_to_embed"])
-        elif not args.json and time.monotonic() - shown >= 10:
-            shown = time.monotonic()
-            print(f"policyqa: embedded {pending['done']}/{pending['chunks_to_embed']} chunks "
-                  f"({n} workers)", file=sys.stderr)
     failed = [(i, w.returncode) for i, w in enumerate(workers) if w.returncode != 0]
     if failed:
         i, code = failed[0]
@@ -203,7 +189,7 @@ def cmd_index_work(args: argparse.Namespace) -> int:
 def _shard_progress(args: argparse.Namespace):
     """tqdm bars on a terminal; otherwise one line (JSON with --json) on stderr per batch."""
     if _bars_wanted(args):
-        bars = _progress_printer(True)
+        bars = progress_bars()
         return lambda shard, done, total: bars(f"shard {shard}", done, total)
 
     def line(shard: int, done: int, total: int) -> None:
@@ -287,9 +273,22 @@ def _filters(args: argparse.Namespace) -> dict[str, list[str | int]]:
     return filters
 
 
+def _check_ask_bounds(args: argparse.Namespace) -> None:
+    """The HTTP API's bounds on -k and --max-context-tokens, so both answer alike."""
+    from service.api_models import MAX_CONTEXT_TOKENS, MAX_K
+
+    if not 1 <= args.k <= MAX_K:
+        raise CliError(f"-k takes a whole number from 1 to {MAX_K}, got {args.k}")
+    tokens = args.max_context_tokens
+    if tokens is not None and not 1 <= tokens <= MAX_CONTEXT_TOKENS:
+        raise CliError(f"--max-context-tokens takes a whole number from 1 to "
+                       f"{MAX_CONTEXT_TOKENS:,}, got {tokens}")
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from service.engine import AnswerEngine
 
+    _check_ask_bounds(args)
     settings = _settings(args)
     engine = AnswerEngine(settings)
     if not engine.refresh():
@@ -325,9 +324,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if current_generation(settings.index_dir) is None or args.rebuild:
         print(f"building the index over {settings.corpus_dir} into {settings.index_dir} ...",
               file=sys.stderr)
-        report = build_index(settings, progress=sys.stderr.isatty())
-        print(f"generation {report.generation}: {report.documents} documents, "
-              f"{report.chunks} chunks, {len(report.skipped)} skipped", file=sys.stderr)
+        report = build_index(settings, bars=sys.stderr.isatty())
+        _print_report(report, as_json=False, stream=sys.stderr)
     serve(settings)
     return 0
 
@@ -397,7 +395,7 @@ def parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", parents=[common], help="ask a question")
     ask.add_argument("question")
-    ask.add_argument("-k", type=int, default=5, help="passages to return (default 5)")
+    ask.add_argument("-k", type=int, default=5, help="passages to return, 1..50 (default 5)")
     ask.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "lexical"])
     ask.add_argument("--document", action="append", help="only this document id (repeatable)")
     ask.add_argument("--filter", action="append", metavar="NAME=VALUE",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,10 @@ def built(shared_corpus, tmp_path_factory) -> tuple[Path, Path]:
     assert "generation 1: 2 documents" in result.stdout
     assert "truncated 0" in result.stdout
     assert "skipped broken.pdf:" in result.stdout
+    # stderr is a pipe here, as under a process manager or CI: progress comes as plain lines.
+    assert re.search(r"^policyqa: read 3/3 files in [\d.]+ s$", result.stderr, re.MULTILINE)
+    assert re.search(r"^policyqa: embed [\d,]+/[\d,]+ chunks in [\d.]+ s$", result.stderr,
+                     re.MULTILINE)
     return corpus, index_dir
 
 
@@ -69,6 +74,19 @@ def test_ask_prints_cited_passages(built):
     assert all(p["citation"]["section"].split(" > ")[-1] for p in data["passages"])
     assert any(part.startswith("s. ") for p in data["passages"]
                for part in p["citation"]["section"].split(" > "))
+
+
+def test_ask_takes_the_api_bounds(built, capsys):
+    _, index_dir = built
+    for k in ("-1", "0", "51", "500"):
+        assert main(["ask", "expulsion of refugees", "-k", k, "--index-dir", str(index_dir)]) == 2
+        assert f"-k takes a whole number from 1 to 50, got {k}" in capsys.readouterr().err
+    assert main(["ask", "expulsion", "--max-context-tokens", "0", "--index-dir",
+                 str(index_dir)]) == 2
+    assert "--max-context-tokens takes a whole number" in capsys.readouterr().err
+    assert main(["ask", "expulsion of refugees", "-k", "50", "--json", "--index-dir",
+                 str(index_dir)]) == 0
+    assert len(json.loads(capsys.readouterr().out)["passages"]) == 50
 
 
 def test_errors_are_one_clear_line(tmp_path, capsys):
