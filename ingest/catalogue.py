@@ -27,6 +27,18 @@ class Instrument:
     source_url: str | None = None
     download_url: str | None = None  # a direct link to the file, where the source is a page
     sha256: str | None = field(default=None, compare=False)
+    cite_as: str | None = None  # "Refugee Convention", as in "Refugee Convention, Art. 33(1)"
+    short_title: str | None = None  # what a citation line leads with
+
+    @property
+    def citation_name(self) -> str:
+        """How a citation names the instrument: cite_as, else its first short name, else title."""
+        return self.cite_as or (self.short_names[0] if self.short_names else self.title)
+
+    @property
+    def display_title(self) -> str:
+        """What a citation line leads with: short_title, else citation_name."""
+        return self.short_title or self.citation_name
 
     def filter_fields(self) -> dict[str, str | int | None]:
         return {"catalogue_id": self.id, "jurisdiction": self.jurisdiction,
@@ -58,7 +70,8 @@ def load_catalogue(path: Path) -> Catalogue:
             jurisdiction=entry.get("jurisdiction"), instrument_type=entry.get("instrument_type"),
             year=entry.get("year"), source_url=entry.get("source_url"),
             download_url=entry.get("download_url"),
-            sha256=entry.get("sha256")))
+            sha256=entry.get("sha256"), cite_as=entry.get("cite_as"),
+            short_title=entry.get("short_title")))
     return Catalogue(tuple(instruments), path)
 
 
