@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import tempfile
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -176,3 +177,37 @@ def test_markup_in_the_question_is_shown_as_text(driver, live_server):
     assert asked.find_elements(By.CSS_SELECTOR, "script, img") == []
     assert driver.find_elements(By.CSS_SELECTOR, "main script, main img") == []
     assert _console_errors(driver) == []
+
+
+# axe-core from the npm registry (`make test` installs it into .venv/node); its WCAG 2.1 A/AA
+# and best-practice rules cover contrast, labels, focus order, landmarks and ARIA use.
+AXE_JS = Path(os.environ.get("POLICYQA_AXE_JS")
+              or Path(__file__).resolve().parents[2] / ".venv" / "node" / "node_modules"
+              / "axe-core" / "axe.min.js")
+
+
+def test_page_with_results_passes_the_axe_accessibility_rules(driver, live_server):
+    if not AXE_JS.is_file():
+        if os.environ.get("POLICYQA_REQUIRE_BROWSER"):
+            raise RuntimeError(f"browser tests required but {AXE_JS} is missing")
+        pytest.skip(f"axe-core not installed at {AXE_JS} (`make test` installs it)")
+    driver.get(live_server.base_url.rstrip("/") + "/?q=" +
+               urllib.parse.quote(REFOULEMENT_QUESTION) + "&k=5")
+    WebDriverWait(driver, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#results .passage"))
+    _wait_done(driver)
+    driver.execute_script(AXE_JS.read_text(encoding="utf-8"))
+    result = driver.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', "
+        "'best-practice']}).then(function (r) { done(r); })"
+        ".catch(function (e) { done({error: String(e)}); });")
+    assert "error" not in result, result.get("error")
+    assert result["passes"], "axe ran no rule"
+    violations = [f"{v['id']} ({v['impact']}): {v['help']} at "
+                  f"{[n['target'] for n in v['nodes'][:3]]}" for v in result["violations"]]
+    assert violations == []
+    # Keyboard: the skip link is the first stop, and it leads to the results.
+    driver.find_element(By.TAG_NAME, "body").send_keys("\t")
+    focused = driver.switch_to.active_element
+    assert focused.get_attribute("class") == "skip" and focused.is_displayed()
