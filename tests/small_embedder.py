@@ -82,3 +82,21 @@ class HashingEmbedder:
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+
+class RecordingEmbedder(HashingEmbedder):
+    """A HashingEmbedder (same name, same vectors) that keeps every text it was asked to encode,
+    so that a test can tell exactly what a build embedded (questions are not kept)."""
+
+    def __init__(self, dimension: int = 64, max_tokens: int = 256) -> None:
+        super().__init__(dimension, max_tokens)
+        self.encoded: list[str] = []
+        self._record = threading.Lock()  # builds encode on their own thread
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        with self._record:
+            self.encoded.extend(texts)
+        return super().encode(texts)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return super().encode([text])[0]  # questions are not what a build embedded
