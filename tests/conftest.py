@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.inline_corpus import write_inline_corpus
+from tests.small_embedder import HashingEmbedder
 from tests.support import (
     ADMIN_KEY,
     SERVER_DOCUMENTS,
@@ -85,3 +87,17 @@ def live_server(shared_corpus, tmp_path_factory, store_env):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def small_embedder() -> HashingEmbedder:
+    """A deterministic model-free embedder (hashed stemmed words, 64 dimensions), for tests of
+    builds and searches that need real similarity but not the real model."""
+    return HashingEmbedder()
+
+
+@pytest.fixture()
+def inline_corpus(tmp_path: Path) -> Path:
+    """A fresh copy of the six-document inline corpus (tests/inline_corpus.py) with its
+    catalogue.toml, in this test's tmp_path: a test may edit or delete its files."""
+    return write_inline_corpus(tmp_path / "corpus")
