@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from service.ranking.stages import Candidate, QueryContext, Stage
@@ -23,14 +24,19 @@ class Boost(Stage):
         if not ctx.provision_chunk_ids:
             return candidates
         allowed = ctx.allowed(ctx.where)
-        allowed_set = None if allowed is None else set(allowed.tolist())
-        boosted = [cid for cid in ctx.provision_chunk_ids
-                   if allowed_set is None or cid in allowed_set]
-        order = {c.chunk_id: i for i, c in enumerate(candidates)}
-        boosted.sort(key=lambda cid: order.get(cid, len(order)))
-        top = 1.0 + (candidates[0].score if candidates else 0.0)
-        head = [replace(candidates[order[cid]], score=top - i * STEP, source=BOOSTED)
-                if cid in order else Candidate(cid, top - i * STEP, BOOSTED)
-                for i, cid in enumerate(boosted)]
-        chosen = set(boosted)
-        return head + [c for c in candidates if c.chunk_id not in chosen]
+        return boost(candidates, ctx.provision_chunk_ids,
+                     None if allowed is None else set(allowed.tolist()))
+
+
+def boost(candidates: list[Candidate], provision_chunk_ids: Sequence[int],
+          allowed: Collection[int] | None = None) -> list[Candidate]:
+    """`provision_chunk_ids` (those in `allowed`, when given) ahead of the other candidates."""
+    boosted = [cid for cid in provision_chunk_ids if allowed is None or cid in allowed]
+    order = {c.chunk_id: i for i, c in enumerate(candidates)}
+    boosted.sort(key=lambda cid: order.get(cid, len(order)))
+    top = 1.0 + (candidates[0].score if candidates else 0.0)
+    head = [replace(candidates[order[cid]], score=top - i * STEP, source=BOOSTED)
+            if cid in order else Candidate(cid, top - i * STEP, BOOSTED)
+            for i, cid in enumerate(boosted)]
+    chosen = set(boosted)
+    return head + [c for c in candidates if c.chunk_id not in chosen]

@@ -14,10 +14,15 @@ class Budget(Stage):
     name = "budget"
 
     def run(self, ctx: QueryContext, candidates: list[Candidate]) -> list[Candidate]:
-        pool = ctx.fetch(candidates[:ctx.depth])
-        if ctx.max_context_tokens is not None:
-            pool = fit_budget(pool, ctx.max_context_tokens, ctx.k)
-        return pool[:ctx.k]
+        return within_budget(ctx.fetch(candidates[:ctx.depth]), ctx.k, ctx.max_context_tokens)
+
+
+def within_budget(candidates: list[Candidate], k: int, max_context_tokens: int | None
+                  ) -> list[Candidate]:
+    """The first k (fetched) candidates, or with a budget fit_budget's choice."""
+    if max_context_tokens is not None:
+        candidates = fit_budget(candidates, max_context_tokens, k)
+    return candidates[:k]
 
 
 def fit_budget(candidates: list[Candidate], budget: int, k: int) -> list[Candidate]:

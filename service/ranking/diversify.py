@@ -33,12 +33,18 @@ class Diversify(Stage):
 
     def run(self, ctx: QueryContext, candidates: list[Candidate]) -> list[Candidate]:
         window = max(self.window, ctx.depth)
-        head = ctx.fetch(candidates[:window])
-        seen: Counter[str] = Counter()
-        kept: list[Candidate] = []
-        deferred: list[Candidate] = []
-        for c in head:
-            assert c.chunk is not None  # fetched above
-            seen[c.chunk.document_id] += 1
-            (kept if seen[c.chunk.document_id] <= self.per_document else deferred).append(c)
-        return kept + deferred + candidates[window:]
+        return spread(ctx.fetch(candidates[:window]), self.per_document) + candidates[window:]
+
+
+def spread(candidates: list[Candidate], per_document: int) -> list[Candidate]:
+    """The (fetched) candidates with each document's beyond the first `per_document` moved
+    behind all others, both parts in their order."""
+    seen: Counter[str] = Counter()
+    kept: list[Candidate] = []
+    deferred: list[Candidate] = []
+    for c in candidates:
+        if c.chunk is None:
+            raise ValueError(f"chunk {c.chunk_id} was not fetched: spread needs its document")
+        seen[c.chunk.document_id] += 1
+        (kept if seen[c.chunk.document_id] <= per_document else deferred).append(c)
+    return kept + deferred

@@ -12,8 +12,8 @@ RRF_K = 60  # Cormack et al.'s constant: how much a first place outweighs a tent
 
 
 class Fuse(Stage):
-    """Candidates grouped into rankings by source, in the order the sources first appear (the
-    order RRF breaks ties by), fused into one ranking scored by RRF."""
+    """The candidates grouped into rankings by source, in the order the sources first appear
+    (the order RRF breaks ties by), fused into one ranking scored by RRF."""
 
     name = "fuse"
 
@@ -28,8 +28,13 @@ class Fuse(Stage):
         return cls(**parameters(cls.name, data, {"k": RRF_K}))
 
     def run(self, ctx: QueryContext, candidates: list[Candidate]) -> list[Candidate]:
-        rankings: dict[str, list[int]] = {}
-        for c in candidates:
-            rankings.setdefault(c.source, []).append(c.chunk_id)
-        fused = reciprocal_rank_fusion(list(rankings.values()), k=self.k)
-        return [Candidate(cid, score, FUSED) for cid, score in fused]
+        return fuse(candidates, self.k)
+
+
+def fuse(candidates: list[Candidate], k: int = RRF_K) -> list[Candidate]:
+    """One ranking per source, in the order sources first appear, fused by RRF."""
+    rankings: dict[str, list[int]] = {}
+    for c in candidates:
+        rankings.setdefault(c.source, []).append(c.chunk_id)
+    fused = reciprocal_rank_fusion(list(rankings.values()), k=k)
+    return [Candidate(cid, score, FUSED) for cid, score in fused]
