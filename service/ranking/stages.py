@@ -74,8 +74,8 @@ class QueryContext:
     references: tuple[ProvisionReference, ...] = ()  # "Article 33", "8 U.S.C. 1158", ...
     provision_chunk_ids: tuple[int, ...] = ()  # chunks of the provisions it names
     _allowed: dict[ChunkFilter | None, np.ndarray | None] = field(
-        default_factory=lambda: {None: None}, repr=False)
-    _chunks: dict[int, StoredChunk] = field(default_factory=dict, repr=False)
+        default_factory=lambda: {None: None}, init=False, repr=False)
+    _chunks: dict[int, StoredChunk] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def depth(self) -> int:
