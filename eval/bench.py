@@ -292,7 +292,7 @@ def answer_queries(engine, questions: list[str], into: BareTimes) -> None:
 
 
 def bare_queries(searcher, questions: list[str], into: BareTimes) -> None:
-    """Query encode + vector search + BM25 search, as IndexSearcher.search does them."""
+    """Query encode + vector search + BM25 search, as the candidates ranking stage does them."""
     for q in questions:
         t0 = time.perf_counter()
         vector = searcher.embedder.encode_query(q)

@@ -1,29 +1,21 @@
-"""Searching one index generation: dense, lexical or hybrid candidates, with filters."""
+"""One loaded index generation: its dense and lexical rankings, filters and chunks."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from index.chunk_store import DB_FILE, ChunkStore, DocumentRecord, StoredChunk
+from index.chunk_store import DB_FILE, ChunkStore, DocumentRecord
 from index.embedder import Embedder
-from index.fusion import reciprocal_rank_fusion
 from index.generations import IndexNotFoundError, current_generation, read_manifest
 from index.lexical import Bm25Index
 from index.vector_store import FILTER_FIELDS, ChunkFields, ChunkFilter, load_store
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
-__all__ = ["FILTER_FIELDS", "MODES", "ChunkFilter", "Hit", "IndexSearcher", "Mode"]
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    chunk: StoredChunk
-    score: float
+__all__ = ["FILTER_FIELDS", "MODES", "ChunkFilter", "IndexSearcher", "Mode"]
 
 
 class IndexSearcher:
@@ -95,51 +87,3 @@ class IndexSearcher:
         scores = self.lexical.scores(query) if isinstance(query, str) else query
         ids, _ = self.lexical.top(scores, k, allowed)
         return [int(i) for i in ids]
-
-    def search(self, query: str, k: int = 5, mode: str = "hybrid",
-               where: ChunkFilter | None = None, candidates: int = 100,
-               boost: list[int] | None = None, prefer: ChunkFilter | None = None) -> list[Hit]:
-        """Top-k chunks passing `where`. `boost` ranks known chunk ids (e.g. a named provision)
-        first.
-
-        `prefer` (e.g. the instruments a question names) adds a second ranking per retriever
-        restricted to it, so those get a second vote in the fusion without shutting out
-        everything else.
-        """
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-        depth = max(k, candidates)
-        # The question is encoded and scored once, however many rankings use it.
-        vector = self.embedder.encode_query(query) if mode in ("hybrid", "dense") else None
-        scores = self.lexical.scores(query) if mode in ("hybrid", "lexical") else None
-        resolved: dict[ChunkFilter | None, np.ndarray | None] = {None: None}
-
-        def ids_of(subset: ChunkFilter | None) -> np.ndarray | None:
-            if subset not in resolved:
-                resolved[subset] = self.allowed_ids(subset)
-            return resolved[subset]
-
-        subsets = [where]
-        if prefer is not None:
-            subsets.append(prefer.within(where))
-        rankings: list[list[int]] = []
-        for subset in subsets:
-            if vector is not None:
-                allowed = None if self.store.keeps_fields else ids_of(subset)
-                rankings.append(self.dense(vector, depth, subset, allowed))
-            if scores is not None:
-                rankings.append(self.lexical_ids(scores, depth, ids_of(subset)))
-        fused = reciprocal_rank_fusion(rankings)
-        if boost:
-            allowed_ids = ids_of(where)
-            allowed_set = set(allowed_ids.tolist()) if allowed_ids is not None else None
-            boosted = [b for b in boost if allowed_set is None or b in allowed_set]
-            order = {cid: i for i, (cid, _) in enumerate(fused)}
-            # Named-provision chunks first, in the order the retrievers ranked them.
-            boosted.sort(key=lambda cid: order.get(cid, len(order)))
-            top = 1.0 + (fused[0][1] if fused else 0.0)
-            head = [(cid, top - i * 1e-6) for i, cid in enumerate(boosted)]
-            fused = head + [(cid, s) for cid, s in fused if cid not in set(boosted)]
-        fused = fused[:k]
-        found = self.chunks.chunks(cid for cid, _ in fused)
-        return [Hit(found[cid], score) for cid, score in fused if cid in found]

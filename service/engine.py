@@ -9,39 +9,19 @@ from pathlib import Path
 
 from index.embedder import Embedder, SentenceTransformerEmbedder
 from index.generations import current_generation
-from index.searcher import MODES, ChunkFilter, Hit, IndexSearcher
+from index.searcher import MODES, ChunkFilter, IndexSearcher
 from ingest.catalogue import BUILTIN_CATALOGUE, Catalogue, catalogue_for, load_catalogue
-from ingest.tokens import count_tokens
-from service.highlights import highlight, idf_from_counts, terms
-from service.provisions import component_matches, find_references, named_documents
+from service.ranking.pipeline import Pipeline
+from service.ranking.stages import Citation, Passage
+from service.ranking.understand import understand
 from service.settings import Settings
+
+# Citation and Passage are made by the cite stage; they are part of the engine's answer.
+__all__ = ["Answer", "AnswerEngine", "Citation", "Passage", "QuestionError", "load_embedder"]
 
 
 class QuestionError(ValueError):
     """The question or its options are not acceptable; the message says which and why."""
-
-
-@dataclass(frozen=True, slots=True)
-class Citation:
-    document_id: str
-    title: str
-    source_path: str
-    section: str
-    page_start: int | None
-    page_end: int | None
-    page_label_start: str | None
-    page_label_end: str | None
-    char_start: int
-    char_end: int
-
-
-@dataclass(frozen=True, slots=True)
-class Passage:
-    rank: int
-    score: float
-    text: str
-    highlights: list[tuple[int, int]]
-    citation: Citation
 
 
 @dataclass(slots=True)
@@ -53,19 +33,6 @@ class Answer:
     documents: int
     chunks: int
     passages: list[Passage] = field(default_factory=list)
-
-
-def passage_from_hit(rank: int, hit: Hit, title: str, highlights: list[tuple[int, int]]
-                     ) -> Passage:
-    c = hit.chunk
-    return Passage(rank=rank, score=round(float(hit.score), 6), text=c.text,
-                   highlights=highlights,
-                   citation=Citation(document_id=c.document_id, title=title,
-                                     source_path=c.document_id, section=c.section_label,
-                                     page_start=c.page_start, page_end=c.page_end,
-                                     page_label_start=c.page_label_start,
-                                     page_label_end=c.page_label_end,
-                                     char_start=c.char_start, char_end=c.char_end))
 
 
 def load_embedder(settings: Settings) -> Embedder:
@@ -105,6 +72,7 @@ class AnswerEngine:
         self._fixed_catalogue = catalogue
         self.catalogue = catalogue if catalogue is not None else _default_catalogue(
             settings.corpus_dir)
+        self.pipeline = Pipeline.from_settings(settings.ranking_stages)
         self._searcher: IndexSearcher | None = None
         self._lock = threading.Lock()
 
@@ -149,61 +117,13 @@ class AnswerEngine:
         searcher = self._searcher  # one generation for the whole request
         if searcher is None:
             raise LookupError("no index is loaded yet")
-        named = named_documents(question, self.catalogue, {d.id for d in searcher.documents})
-        boost = self.provision_chunks(searcher, question, named)
-        prefer = ChunkFilter.of(named)
-        depth = k if max_context_tokens is None else max(k * 4, 20)
-        hits = searcher.search(question, k=depth, mode=mode, where=where, boost=boost,
-                               prefer=prefer)
-        if max_context_tokens is not None:
-            hits = fit_budget(hits, max_context_tokens, k)
-        hits = hits[:k]
-        titles = {d.id: d.title for d in searcher.documents}
-        idf = idf_from_counts(searcher.lexical.document_frequency, searcher.chunk_count)
-        wanted = frozenset(terms(question))
-        passages = [passage_from_hit(rank, hit, titles.get(hit.chunk.document_id, ""),
-                                     highlight(wanted, hit.chunk.text, idf))
-                    for rank, hit in enumerate(hits, 1)]
+        ctx = understand(question, searcher, self.catalogue, k=k, mode=mode, where=where,
+                         max_context_tokens=max_context_tokens)
+        passages = self.pipeline.passages(ctx)
         return Answer(question=question, mode=mode,
                       took_ms=round((time.perf_counter() - started) * 1000, 2),
                       generation=searcher.generation, documents=searcher.document_count,
                       chunks=searcher.chunk_count, passages=passages)
-
-    def provision_chunks(self, searcher: IndexSearcher, question: str, named: list[str]
-                         ) -> list[int]:
-        """Chunks of the provision a question names ("Article 33 of the Refugee Convention").
-
-        An article or section number counts only with an instrument the catalogue knows by
-        name in the same question; a U.S.C. section ("8 U.S.C. 1158", "§ 1158") is specific
-        enough on its own.
-        """
-        references = find_references(question)
-        if not references:
-            return []
-        indexed = {d.id for d in searcher.documents}
-        statute_docs = ([d.id for d in searcher.documents
-                         if d.metadata.get("jurisdiction") == "us"] or sorted(indexed))
-        found: list[int] = []
-        for ref in references:
-            documents = named or (statute_docs if ref.statute_only else [])
-            for document_id in documents:
-                found.extend(cid for cid, section in searcher.sections(document_id)
-                             if component_matches(section, ref))
-        return list(dict.fromkeys(found))
-
-
-def fit_budget(hits: list[Hit], budget: int, k: int) -> list[Hit]:
-    """The best passages, in rank order, whose texts together fit `budget` tiktoken tokens."""
-    kept: list[Hit] = []
-    used = 0
-    for hit in hits:
-        size = count_tokens(hit.chunk.text)
-        if used + size <= budget:
-            kept.append(hit)
-            used += size
-            if len(kept) == k:
-                break
-    return kept
 
 
 def _default_catalogue(corpus_dir: Path) -> Catalogue:

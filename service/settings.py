@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -16,6 +16,9 @@ from pydantic_settings import (
 )
 
 from ingest.chunker import ChunkSettings
+
+# Today's ranking, stage by stage (service/ranking/): rerank and diversify slots left empty.
+DEFAULT_RANKING_STAGES: tuple[str, ...] = ("candidates", "fuse", "boost", "budget", "cite")
 
 _config_file: ContextVar[Path | None] = ContextVar("policyqa_config_file", default=None)
 
@@ -56,11 +59,24 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     max_question_chars: int = Field(2000, ge=10)
+    ranking_stages: list[str | dict[str, Any]] = Field(
+        default_factory=lambda: list(DEFAULT_RANKING_STAGES),
+        description="the ranking pipeline: stage names in order, or tables with a name and "
+        "parameters (see service/ranking/pipeline.py for the stages)")
 
     @field_validator("admin_key", "milvus_token", mode="before")
     @classmethod
     def _empty_key_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("ranking_stages")
+    @classmethod
+    def _known_stages(cls, value: list[str | dict[str, Any]]) -> list[str | dict[str, Any]]:
+        # Imported here: the stages pull in the index code, which most settings users never need.
+        from service.ranking.pipeline import Pipeline
+
+        Pipeline.from_settings(value)  # StageError (a ValueError) names what is wrong
+        return value
 
     def chunk_settings(self) -> ChunkSettings:
         return ChunkSettings(target_tokens=self.chunk_target_tokens,

@@ -18,6 +18,7 @@ from index.chunk_store import DB_FILE, ChunkStore
 from index.generations import current_generation
 from index.searcher import ChunkFilter, IndexSearcher
 from ingest.chunker import ChunkSettings
+from service.ranking.pipeline import rank
 from tests.support import REPO
 
 DOCUMENTS = ["treaties/echr_protocol4_1963.md", "treaties/refugee_protocol_1967.md",
@@ -154,7 +155,7 @@ def answers(index_dir: Path, embedder) -> list[list[tuple[int, float]]]:
     searcher = IndexSearcher.open(index_dir, embedder)
     try:
         assert searcher.store.count() == searcher.chunk_count
-        found = [[(h.chunk.id, h.score) for h in searcher.search(q, k=5, mode=mode, where=where)]
+        found = [[(h.chunk.id, h.score) for h in rank(searcher, q, k=5, mode=mode, where=where)]
                  for q in QUESTIONS for mode in ("dense", "hybrid") for where in FILTERS]
         assert all(found), "a search found nothing"
         return found

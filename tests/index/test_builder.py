@@ -16,6 +16,7 @@ from index.builder import IndexBuilder
 from index.generations import current_generation, read_manifest
 from index.searcher import IndexSearcher
 from ingest.chunker import ChunkSettings
+from service.ranking.pipeline import rank
 from tests.support import REPO, copy_documents
 
 SMALL = ["treaties/echr_protocol4_1963.md", "treaties/smuggling_of_migrants_protocol_2000.md",
@@ -41,7 +42,7 @@ def test_build_then_unchanged_rebuild_embeds_nothing(corpus, tmp_path, embedder)
     assert second.embedded_chunks == 0 and second.unchanged_documents == 3
     assert second.chunks == first.chunks
     searcher = IndexSearcher.open(tmp_path / "idx", embedder)
-    hits = searcher.search("collective expulsion of aliens is prohibited", k=3)
+    hits = rank(searcher, "collective expulsion of aliens is prohibited", k=3)
     assert hits[0].chunk.document_id == "treaties/echr_protocol4_1963.md"
     assert searcher.store.count() == searcher.chunk_count == second.chunks
 
@@ -58,7 +59,7 @@ def test_one_changed_document_re_embeds_only_its_new_chunks(corpus, tmp_path, em
     assert second.reused_chunks >= 20
     assert second.chunks == first.chunks + second.embedded_chunks - second.deleted_chunks
     searcher = IndexSearcher.open(tmp_path / "idx", embedder)
-    top = searcher.search("maintaining lighthouses for ships in distress", k=1, mode="dense")
+    top = rank(searcher, "maintaining lighthouses for ships in distress", k=1, mode="dense")
     assert "lighthouses" in top[0].chunk.text
     assert top[0].chunk.section[-1].startswith("Article 99")
 
@@ -124,13 +125,13 @@ def test_killed_build_leaves_previous_generation_live(shared_corpus, corpus, tmp
     if read_manifest(live)["generation"] == first.generation:
         searcher = IndexSearcher(live, embedder)
         assert searcher.chunk_count == first.chunks == searcher.store.count()
-        assert searcher.search("smuggling of migrants by sea", k=1)
+        assert rank(searcher, "smuggling of migrants by sea", k=1)
     again = builder.build(corpus)
     assert again.documents == 4 and again.skipped == []
     searcher = IndexSearcher.open(index_dir, embedder)
     assert searcher.store.count() == searcher.chunk_count == again.chunks
     assert not list(index_dir.glob("building-*"))
-    vectors_ok = searcher.search("expel or return a refugee to the frontiers", k=3)
+    vectors_ok = rank(searcher, "expel or return a refugee to the frontiers", k=3)
     assert any("refugee_convention" in h.chunk.document_id for h in vectors_ok)
     assert np.isfinite([h.score for h in vectors_ok]).all()
 

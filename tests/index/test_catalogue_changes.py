@@ -11,6 +11,7 @@ import pytest
 from index.builder import IndexBuilder
 from index.searcher import ChunkFilter, IndexSearcher
 from ingest.chunker import ChunkSettings
+from service.ranking.pipeline import rank
 from service.settings import load_settings
 from tests.support import copy_documents
 
@@ -29,7 +30,7 @@ def _catalogue(corpus: Path, jurisdictions: dict[str, str]) -> None:
 
 
 def _documents_found(searcher: IndexSearcher, mode: str, **fields) -> set[str]:
-    hits = searcher.search(QUESTION, k=50, mode=mode, where=ChunkFilter.of(fields=fields))
+    hits = rank(searcher, QUESTION, k=50, mode=mode, where=ChunkFilter.of(fields=fields))
     return {h.chunk.document_id for h in hits}
 
 

@@ -201,6 +201,7 @@ def test_builds_keep_one_collection_per_generation(prefix, shared_corpus, tmp_pa
     from index.builder import IndexBuilder
     from index.searcher import IndexSearcher
     from ingest.chunker import ChunkSettings
+    from service.ranking.pipeline import rank
 
     corpus = copy_documents(shared_corpus, tmp_path / "corpus", DOCS)
     index_dir = tmp_path / "idx"
@@ -223,7 +224,7 @@ def test_builds_keep_one_collection_per_generation(prefix, shared_corpus, tmp_pa
     assert _collections(prefix) == named  # generation 1's collection was dropped with its folder
     searcher = IndexSearcher(live, embedder)
     assert searcher.store.count() == searcher.chunk_count == third.chunks
-    top = searcher.search("maintaining lighthouses for ships in distress", k=1, mode="dense")
+    top = rank(searcher, "maintaining lighthouses for ships in distress", k=1, mode="dense")
     assert "lighthouses" in top[0].chunk.text
     searcher.close()
 

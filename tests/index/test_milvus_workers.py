@@ -17,6 +17,7 @@ from index import staged
 from index.generations import STAGED_GENERATION, current_generation
 from index.milvus_store import META_FILE, client_for, server_problem
 from index.searcher import IndexSearcher
+from service.ranking.pipeline import rank
 from tests.index import staged_helpers as h
 from tests.support import REPO, copy_documents
 
@@ -93,7 +94,7 @@ def test_killed_worker_resumes_without_duplicate_vectors(prefix, corpus, tmp_pat
     assert searcher.store.count() == searcher.chunk_count == report.chunks
     ids = np.asarray([cid for cid, _ in searcher.chunks.iter_chunk_texts()])
     assert len(searcher.store.existing_ids(ids)) == len(ids)  # exactly one vector per chunk
-    top = searcher.search("maintaining lighthouses for ships in distress", k=1, mode="dense")
+    top = rank(searcher, "maintaining lighthouses for ships in distress", k=1, mode="dense")
     assert "lighthouses" in top[0].chunk.text
     searcher.close()
     live = current_generation(index_dir)

@@ -17,6 +17,7 @@ import pytest
 from index import staged
 from index.generations import current_generation, read_manifest
 from index.searcher import IndexSearcher
+from service.ranking.pipeline import rank
 from tests.index import staged_helpers as h
 from tests.support import REPO, copy_documents
 
@@ -71,7 +72,7 @@ def test_worker_killed_mid_shard_embeds_only_the_missing_chunks(corpus, tmp_path
     searcher = IndexSearcher.open(index_dir, embedder)
     assert searcher.store.count() == searcher.chunk_count == report.chunks
     assert len(searcher.store.existing_ids(np.asarray(planned))) == len(planned)
-    assert searcher.search("collective expulsion of aliens", k=1)[0].chunk.document_id == h.DOCUMENTS[0]
+    assert rank(searcher, "collective expulsion of aliens", k=1)[0].chunk.document_id == h.DOCUMENTS[0]
     searcher.close()
 
 
@@ -113,7 +114,7 @@ def test_incremental_staged_build_after_one_document_changes(corpus, tmp_path, e
     assert h.chunk_rows(tmp_path / "staged") == h.chunk_rows(tmp_path / "seq")
     assert h.same_answers(h.answers(tmp_path / "staged", embedder), h.answers(tmp_path / "seq", embedder))
     searcher = IndexSearcher.open(tmp_path / "staged", embedder)
-    top = searcher.search("maintaining lighthouses for ships in distress", k=1, mode="dense")
+    top = rank(searcher, "maintaining lighthouses for ships in distress", k=1, mode="dense")
     assert "lighthouses" in top[0].chunk.text
     searcher.close()
 

@@ -18,6 +18,7 @@ from index.builder import IndexBuilder
 from index.generations import current_generation, read_manifest
 from index.searcher import IndexSearcher
 from ingest.chunker import ChunkSettings
+from service.ranking.pipeline import rank
 from tests.support import ADMIN_KEY, REPO, ServeProcess, copy_documents
 
 BASE = ["treaties/echr_protocol4_1963.md", "treaties/refugee_protocol_1967.md"]
@@ -137,7 +138,7 @@ def assert_serves(index_dir: Path, embedder, generation: int, documents: int) ->
     searcher = IndexSearcher(live, embedder)
     assert searcher.document_count == documents
     assert searcher.store.count() == searcher.chunk_count == read_manifest(live)["chunks"]
-    hits = searcher.search(BASE_QUESTION, k=3)
+    hits = rank(searcher, BASE_QUESTION, k=3)
     assert hits[0].chunk.document_id == BASE[0]
     searcher.close()
 
@@ -148,7 +149,7 @@ def assert_next_build_completes(index_dir: Path, corpus: Path, embedder) -> None
     assert not list(index_dir.glob("building-*"))
     searcher = IndexSearcher.open(index_dir, embedder)
     assert searcher.store.count() == searcher.chunk_count == report.chunks
-    assert searcher.search(ADDED_QUESTION, k=1)[0].chunk.document_id == ADDED
+    assert rank(searcher, ADDED_QUESTION, k=1)[0].chunk.document_id == ADDED
     searcher.close()
 
 

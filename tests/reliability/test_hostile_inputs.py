@@ -19,6 +19,7 @@ from index.chunk_store import DB_FILE, ChunkStore
 from index.generations import current_generation
 from index.searcher import ChunkFilter, IndexSearcher
 from ingest.chunker import ChunkSettings
+from service.ranking.pipeline import rank
 from tests.reliability import hostile
 from tests.support import REPO, copy_documents
 
@@ -94,11 +95,11 @@ def test_good_documents_survive_and_stay_searchable(hostile_build, embedder):
     assert report["documents"] == searcher.document_count
     assert searcher.store.count() == searcher.chunk_count == report["chunks"]
     for document_id, question in GOOD.items():
-        hits = searcher.search(question, k=3, where=ChunkFilter.of([document_id]))
+        hits = rank(searcher, question, k=3, where=ChunkFilter.of([document_id]))
         assert hits and question.split()[-1] in hits[0].chunk.text.lower()
-        anywhere = searcher.search(question, k=10)
+        anywhere = rank(searcher, question, k=10)
         assert document_id in {h.chunk.document_id for h in anywhere}, question
-    readable = searcher.search(hostile.OPEN_PDF_MARKER, k=1, mode="lexical")
+    readable = rank(searcher, hostile.OPEN_PDF_MARKER, k=1, mode="lexical")
     assert readable and readable[0].chunk.document_id == "hostile/owner_only.pdf"
 
 

@@ -1,0 +1,1 @@
+"""Ranking as stages: candidates, fusion, boosts, budget and citations, assembled from settings."""

@@ -1,0 +1,55 @@
+"""The candidates stage: the retrievers' rankings, over the request's filter and named instruments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
+
+from index.searcher import ChunkFilter
+from service.ranking.stages import Candidate, QueryContext, Stage, parameters
+
+DEPTH = 100  # chunks per ranking: fusion and the later stages choose among these
+NAMED = ":named"  # suffix of the sources ranked within the instruments the question names
+
+
+class Candidates(Stage):
+    """One ranking per retriever the mode uses (dense, lexical or both), over the request's
+    filter; when the question names instruments, one more per retriever within them, so those
+    get a second vote in the fusion without shutting out everything else."""
+
+    name = "candidates"
+
+    def __init__(self, depth: int = DEPTH) -> None:
+        self.depth = depth
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "depth": self.depth}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(**parameters(cls.name, data, {"depth": DEPTH}))
+
+    def run(self, ctx: QueryContext, candidates: list[Candidate]) -> list[Candidate]:
+        depth = max(ctx.depth, self.depth)
+        subsets: list[tuple[str, ChunkFilter | None]] = [("", ctx.where)]
+        if (preferred := ctx.preferred) is not None:
+            subsets.append((NAMED, preferred))
+        found = list(candidates)
+        # Dense before lexical within each subset: fusion breaks ties by first appearance.
+        for suffix, subset in subsets:
+            if ctx.mode in ("hybrid", "dense"):
+                # A store that keeps fields filters by `subset` itself and needs no id list.
+                allowed = None if ctx.searcher.store.keeps_fields else ctx.allowed(subset)
+                found += ranked("dense" + suffix,
+                                ctx.searcher.dense(ctx.vector, depth, subset, allowed))
+            if ctx.mode in ("hybrid", "lexical"):
+                found += ranked("lexical" + suffix,
+                                ctx.searcher.lexical_ids(ctx.bm25_scores, depth,
+                                                         ctx.allowed(subset)))
+        return found
+
+
+def ranked(source: str, chunk_ids: Sequence[int]) -> list[Candidate]:
+    """A retriever's ranked ids as candidates. The retrievers give an order, not scores that
+    compare across retrievers, so a candidate's score here is its reciprocal rank."""
+    return [Candidate(int(cid), 1.0 / rank, source) for rank, cid in enumerate(chunk_ids, 1)]

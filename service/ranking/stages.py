@@ -1,0 +1,169 @@
+"""The types every ranking stage shares: candidates, the request's context, and the Stage base."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from index.chunk_store import StoredChunk
+from index.searcher import ChunkFilter, IndexSearcher
+from ingest.catalogue import Catalogue
+from service.provisions import ProvisionReference
+
+FUSED = "fused"  # the source of a candidate once the retrievers' rankings are combined
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    document_id: str
+    title: str
+    source_path: str
+    section: str
+    page_start: int | None
+    page_end: int | None
+    page_label_start: str | None
+    page_label_end: str | None
+    char_start: int
+    char_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    rank: int
+    score: float
+    text: str
+    highlights: list[tuple[int, int]]
+    citation: Citation
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One chunk on its way through the stages. `source` names the ranking it belongs to: a
+    retriever's ("dense", "lexical:named", ...) before fusion, FUSED after. `chunk` is filled
+    in by the first stage that needs the text, `passage` by the cite stage."""
+
+    chunk_id: int
+    score: float
+    source: str = FUSED
+    chunk: StoredChunk | None = None
+    passage: Passage | None = None
+
+
+@dataclass(eq=False)
+class QueryContext:
+    """One request, as every stage sees it: what was asked, on which generation, and what the
+    question says, worked out once (by service.ranking.understand) however many stages use it.
+
+    The query vector and BM25 scores are computed on first use and then shared, so a mode that
+    never looks at one never pays for it. Not shared between threads: one per request.
+    """
+
+    question: str
+    k: int
+    mode: str
+    where: ChunkFilter | None
+    searcher: IndexSearcher
+    catalogue: Catalogue
+    max_context_tokens: int | None = None
+    named: tuple[str, ...] = ()  # indexed documents the question names
+    references: tuple[ProvisionReference, ...] = ()  # "Article 33", "8 U.S.C. 1158", ...
+    provision_chunk_ids: tuple[int, ...] = ()  # chunks of the provisions it names
+    _allowed: dict[ChunkFilter | None, np.ndarray | None] = field(
+        default_factory=lambda: {None: None}, init=False, repr=False)
+    _chunks: dict[int, StoredChunk] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def depth(self) -> int:
+        """How many ranked candidates the answer may draw on: k, or with a token budget more,
+        since passages that do not fit are skipped for later ones that do."""
+        return self.k if self.max_context_tokens is None else max(self.k * 4, 20)
+
+    @property
+    def preferred(self) -> ChunkFilter | None:
+        """The request's filter narrowed to the documents the question names; None if none."""
+        named = ChunkFilter.of(self.named)
+        return None if named is None else named.within(self.where)
+
+    @cached_property
+    def vector(self) -> np.ndarray:
+        return self.searcher.embedder.encode_query(self.question)
+
+    @cached_property
+    def bm25_scores(self) -> np.ndarray:
+        return self.searcher.lexical.scores(self.question)
+
+    def allowed(self, subset: ChunkFilter | None) -> np.ndarray | None:
+        """Chunk ids passing `subset` (None: no filter), resolved once per request."""
+        if subset not in self._allowed:
+            self._allowed[subset] = self.searcher.allowed_ids(subset)
+        return self._allowed[subset]
+
+    def fetch(self, candidates: Iterable[Candidate]) -> list[Candidate]:
+        """The candidates with their chunks, read once per request; a chunk no longer in the
+        store is dropped."""
+        candidates = list(candidates)
+        missing = [c.chunk_id for c in candidates
+                   if c.chunk is None and c.chunk_id not in self._chunks]
+        if missing:
+            self._chunks.update(self.searcher.chunks.chunks(missing))
+        out: list[Candidate] = []
+        for c in candidates:
+            if c.chunk is not None:
+                out.append(c)
+            elif (chunk := self._chunks.get(c.chunk_id)) is not None:
+                out.append(replace(c, chunk=chunk))
+        return out
+
+
+class StageError(ValueError):
+    """A ranking stage's name or parameters are not acceptable; the message says which."""
+
+
+class Stage(ABC):
+    """A step of the ranking pipeline: candidates in, candidates out.
+
+    Subclasses set `name` (the word settings use for them). A stage with parameters overrides
+    `to_dict` and `from_dict`, so that a pipeline can be written down and read back.
+    """
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def run(self, ctx: QueryContext, candidates: list[Candidate]) -> list[Candidate]: ...
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        parameters(cls.name, data, {})
+        return cls()
+
+    def __repr__(self) -> str:
+        params = {k: v for k, v in self.to_dict().items() if k != "name"}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+
+
+def parameters(stage: str, data: Mapping[str, Any], defaults: Mapping[str, int]
+               ) -> dict[str, int]:
+    """A stage's integer parameters from `data` (which may carry its "name"), over `defaults`;
+    StageError for an unknown name or a value that is not a positive integer."""
+    given = {k: v for k, v in data.items() if k != "name"}
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        takes = f"takes {', '.join(sorted(defaults))}" if defaults else "takes no parameters"
+        raise StageError(f"ranking stage {stage!r} {takes}, not {unknown[0]!r}")
+    out = dict(defaults)
+    for key, value in given.items():
+        # bool is an int to Python, but `depth = true` in a settings file is a mistake
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise StageError(f"ranking stage {stage!r}: {key} must be a positive integer, "
+                             f"not {value!r}")
+        out[key] = value
+    return out
+
