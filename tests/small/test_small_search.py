@@ -9,6 +9,7 @@ import pytest
 from index.generations import IndexNotFoundError
 from index.searcher import IndexSearcher
 from service.engine import AnswerEngine, QuestionError
+from service.ranking.pipeline import rank
 from tests.inline_corpus import (
     ASYLUM_CODE,
     DOCUMENTS,
@@ -60,7 +61,7 @@ def test_the_searcher_alone_ranks_like_the_engine(index, engine, small_embedder)
     assert searcher.generation == 1
     assert sorted(d.id for d in searcher.documents) == sorted(DOCUMENTS)
     for question, document in h.QUESTIONS:
-        assert searcher.search(question, k=1, mode="dense")[0].chunk.document_id == document
+        assert rank(searcher, question, k=1, mode="dense")[0].chunk.document_id == document
 
 
 def test_an_index_is_not_searched_with_another_embedder(index) -> None:
