@@ -15,6 +15,7 @@ from eval.report import markdown, plot, summary_table, write_json
 from eval.retrieval import EngineRetriever, Retriever, ServerRetriever
 from eval.runner import MODES_ALL, make_judge, run_mode, worst
 from index.embedder import Embedder
+from ingest.errors import PolicyQAError
 from service.settings import Settings
 
 WORST_SHOWN = 10
@@ -98,8 +99,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
             print(f"warning: {len(judge.unlocated)} gold quotes not located; they count as "
                   "missed", file=sys.stderr)
         results = [run_mode(eval_set, retriever, judge, mode) for mode in modes]
-    except (OSError, RuntimeError, LookupError) as exc:
-        # Server unreachable or refusing, no documents to index, no index to load.
+    except (OSError, RuntimeError, PolicyQAError) as exc:
+        # Server unreachable or refusing, no documents to index, no index to load, a failed build.
         return _fail(f"{type(exc).__name__}: {exc}")
     extra: dict = {}
     if isinstance(judge, QuoteJudge):

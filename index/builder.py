@@ -22,6 +22,7 @@ from index.generations import (
     PLAN_FILE,
     STAGED_DIR,
     STAGED_GENERATION,
+    BuildError,
     build_lock,
     current_generation,
     new_build_folder,
@@ -71,10 +72,6 @@ class BuildReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-class BuildError(Exception):
-    """The build could not complete; the previous generation is still live."""
 
 
 class ToEmbed(NamedTuple):

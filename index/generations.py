@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from ingest.errors import PolicyQAError
+
 CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
 STAGED_DIR = "staged"
@@ -33,11 +35,22 @@ _BUILD_PREFIX = "building-"
 _log = logging.getLogger(__name__)
 
 
-class IndexNotFoundError(Exception):
+class IndexNotFoundError(PolicyQAError):
     """There is no complete index generation in the folder."""
 
 
-class BuildLockedError(Exception):
+class NoIndexLoadedError(PolicyQAError):
+    """A question came before any index generation was loaded: build one, or wait for it."""
+
+
+class BuildError(PolicyQAError):
+    """The build could not complete; the previous generation is still live.
+
+    Defined here rather than in index/builder.py so that the service can map it without
+    importing the build (and every reader) at start-up."""
+
+
+class BuildLockedError(PolicyQAError):
     """Another build holds the index folder."""
 
 

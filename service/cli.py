@@ -9,10 +9,11 @@ import textwrap
 from dataclasses import asdict
 from pathlib import Path
 
-from service.settings import Settings, SettingsError, load_settings
+from ingest.errors import PolicyQAError
+from service.settings import Settings, load_settings
 
 
-class CliError(Exception):
+class CliError(PolicyQAError):
     """A failure to report in one line, with a non-zero exit code."""
 
 
@@ -449,15 +450,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench_main(argv[1:])
     args = parser().parse_args(argv)
-    from index.builder import BuildError
-    from index.embedder import ModelError
-    from index.generations import BuildLockedError, IndexNotFoundError
-    from service.engine import QuestionError
-
     try:
         return args.func(args)
-    except (CliError, SettingsError, BuildError, BuildLockedError, IndexNotFoundError,
-            ModelError, QuestionError) as exc:
+    except PolicyQAError as exc:
         print(f"policyqa: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

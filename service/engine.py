@@ -8,16 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.embedder import Embedder, SentenceTransformerEmbedder
-from index.generations import current_generation
+from index.generations import NoIndexLoadedError, current_generation
 from index.searcher import MODES, ChunkFilter, Hit, IndexSearcher
 from ingest.catalogue import BUILTIN_CATALOGUE, Catalogue, catalogue_for, load_catalogue
+from ingest.errors import PolicyQAError
 from ingest.tokens import count_tokens
 from service.highlights import highlight, idf_from_counts, terms
 from service.provisions import component_matches, find_references, named_documents
 from service.settings import Settings
 
 
-class QuestionError(ValueError):
+class QuestionError(PolicyQAError, ValueError):
     """The question or its options are not acceptable; the message says which and why."""
 
 
@@ -148,7 +149,7 @@ class AnswerEngine:
             raise QuestionError(str(exc)) from None
         searcher = self._searcher  # one generation for the whole request
         if searcher is None:
-            raise LookupError("no index is loaded yet")
+            raise NoIndexLoadedError("no index is loaded yet: build one with `policyqa index build`")
         named = named_documents(question, self.catalogue, {d.id for d in searcher.documents})
         boost = self.provision_chunks(searcher, question, named)
         prefer = ChunkFilter.of(named)

@@ -16,6 +16,7 @@ from pydantic_settings import (
 )
 
 from ingest.chunker import ChunkSettings
+from ingest.errors import PolicyQAError
 
 _config_file: ContextVar[Path | None] = ContextVar("policyqa_config_file", default=None)
 
@@ -87,7 +88,7 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-class SettingsError(Exception):
+class SettingsError(PolicyQAError):
     """The settings are invalid; the message names the setting."""
 
 
