@@ -21,9 +21,10 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
 
 from ingest.errors import PolicyQAError
+from ingest.files import atomic_file as atomic_file  # re-exported: the stores write with it
+from ingest.files import fsync_dir, write_atomic
 
 CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
@@ -54,32 +55,12 @@ class BuildLockedError(PolicyQAError):
     """Another build holds the index folder."""
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _fsync_tree(folder: Path) -> None:
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             with path.open("rb") as f:
                 os.fsync(f.fileno())
-    _fsync_dir(folder)
-
-
-@contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A binary file that appears at `path` whole or not at all: written to `path`.partial,
-    fsynced, then renamed over `path`. Nothing is renamed when the body raises."""
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as f:
-        yield f
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)
+    fsync_dir(folder)
 
 
 def generation_number(folder: Path) -> int:
@@ -155,13 +136,8 @@ def publish(index_dir: Path, build_folder: Path, manifest: dict, keep: int = 2,
     _fsync_tree(build_folder)
     target = index_dir / f"{_GEN_PREFIX}{number:06d}"
     os.rename(build_folder, target)
-    pointer_tmp = index_dir / (CURRENT_FILE + ".tmp")
-    with pointer_tmp.open("w") as f:
-        f.write(target.name)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(pointer_tmp, index_dir / CURRENT_FILE)
-    _fsync_dir(index_dir)
+    write_atomic(index_dir / CURRENT_FILE, target.name)
+    fsync_dir(index_dir)
     _drop_old(index_dir, target, keep, on_discard)
     return target
 

@@ -69,7 +69,6 @@ from index.generations import (
     PLAN_FILE,
     STAGED_DIR,
     STAGED_GENERATION,
-    atomic_file,
     current_generation,
     read_manifest,
 )
@@ -84,6 +83,7 @@ from index.vector_store import (
     stored_in_files,
 )
 from ingest.catalogue import Catalogue
+from ingest.files import PARTIAL_SUFFIX, AtomicFile, atomic_file, write_atomic
 
 BASE_DIR = "base"
 # A shard is the unit of resumable work and of locking: at least one per worker; more make the
@@ -124,11 +124,6 @@ def _shard_name(shard: int) -> str:
     return f"shard-{shard:04d}"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    with atomic_file(path) as f:
-        f.write(text.encode())
-
-
 # -- the coordinator ---------------------------------------------------------------------------
 
 
@@ -139,13 +134,13 @@ class _ShardWriter:
         folder = root / "shards"
         folder.mkdir(parents=True, exist_ok=True)
         self.paths = [folder / f"{_shard_name(s)}.jsonl" for s in range(shards)]
-        self.files = [(p.with_name(p.name + ".partial")).open("w") for p in self.paths]
+        self.files = [AtomicFile(p, text=True) for p in self.paths]
         self.sizes = [0] * shards
         self.count = 0
 
     def add(self, item: ToEmbed) -> None:
         shard = self.count % len(self.files)
-        self.files[shard].write(json.dumps(
+        self.files[shard].file.write(json.dumps(
             {"id": item.id, "text": item.text, "tokens": item.tokens,
              "fields": asdict(item.fields)}, ensure_ascii=False) + "\n")
         self.sizes[shard] += 1
@@ -155,11 +150,8 @@ class _ShardWriter:
         pass
 
     def close(self) -> int:
-        for f, path in zip(self.files, self.paths):
-            f.flush()
-            os.fsync(f.fileno())
-            f.close()
-            os.replace(path.with_name(path.name + ".partial"), path)
+        for f in self.files:
+            f.commit()
         return 0  # nothing embedded here: the workers do it
 
 
@@ -192,7 +184,7 @@ def plan(builder: IndexBuilder, corpus_dir: Path, shards: int, full: bool = Fals
                       "corpus": str(corpus_dir.resolve()), "fingerprint": builder.fingerprint(),
                       "shards": shards, "shard_sizes": writer.sizes, "chunks_to_embed": writer.count,
                       "next_chunk_id": read.next_id, "report": read.report.to_dict()}
-            _write_atomic(root / PLAN_FILE, json.dumps(result, indent=2))
+            write_atomic(root / PLAN_FILE, json.dumps(result, indent=2))
         except (OSError, sqlite3.Error, VectorStoreError) as exc:
             remove_build_folder(root / STAGED_GENERATION)
             shutil.rmtree(root, ignore_errors=True)
@@ -305,7 +297,7 @@ def _check_one_vector_each(store: VectorStore, chunks: ChunkStore) -> None:
 
 
 def _read_shard(root: Path, shard: int) -> list[ToEmbed]:
-    with (root / "shards" / f"{_shard_name(shard)}.jsonl").open() as f:
+    with (root / "shards" / f"{_shard_name(shard)}.jsonl").open(encoding="utf-8") as f:
         # Plans from before fields have none: only file-kept stores (which keep no fields)
         # can still take them, as _check_fingerprint makes sure.
         return [ToEmbed(int(row["id"]), row["text"], int(row["tokens"]),
@@ -341,7 +333,7 @@ class _VectorFiles:
         """Fields are not written: file-kept stores keep none."""
         folder = self.root / _shard_name(shard)
         folder.mkdir(parents=True, exist_ok=True)
-        for partial in folder.glob("*.partial"):  # a batch being written when a worker died
+        for partial in folder.glob("*" + PARTIAL_SUFFIX):  # a batch being written when a worker died
             partial.unlink()
         numbers = [int(p.stem.removeprefix("batch-")) for p in self._files(shard)]
         counter = iter(range(max(numbers, default=-1) + 1, 1 << 62))
@@ -425,7 +417,7 @@ def _progress_of(root: Path, shard: int) -> dict | None:
 def _record_progress(root: Path, shard: int, done: int, total: int) -> None:
     folder = root / "progress"
     folder.mkdir(exist_ok=True)
-    _write_atomic(folder / f"{_shard_name(shard)}.json", json.dumps(
+    write_atomic(folder / f"{_shard_name(shard)}.json", json.dumps(
         {"shard": shard, "done": done, "total": total, "host": socket.gethostname(),
          "pid": os.getpid(), "updated": time.time()}))
 

@@ -100,7 +100,7 @@ KILL_POINTS = [
     ("faiss-saved", False),        # all data files written, no manifest
     ("manifest-written", False),   # manifest written, nothing fsynced
     ("renamed", False),            # building-* renamed to gen-*, CURRENT not yet written
-    ("pointer-tmp", False),        # CURRENT.tmp written, not yet moved over CURRENT
+    ("pointer-tmp", False),        # CURRENT.partial written, not yet moved over CURRENT
     ("pointer-switched", True),    # CURRENT names the new generation; old ones not yet dropped
     ("dropping-old", True),        # the oldest generation half deleted
 ]
