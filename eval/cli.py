@@ -54,8 +54,8 @@ def make_retriever(args: argparse.Namespace, eval_set: EvalSet, settings: Settin
     s = engine.searcher
     assert s is not None
     info = {"dir": str(index_dir), "generation": s.generation, "documents": s.document_count,
-            "chunks": s.chunk_count, "model": s.manifest["model"],
-            "chunking": s.manifest["fingerprint"]["chunking"]}
+            "chunks": s.chunk_count, "model": s.manifest.model,
+            "chunking": s.manifest.fingerprint.chunking}
     return retriever, info
 
 

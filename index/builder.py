@@ -30,6 +30,7 @@ from index.generations import (
     read_manifest,
 )
 from index.lexical import Bm25Index
+from index.manifest import Fingerprint, Manifest, StagedBuild
 from index.vector_store import (
     ChunkFields,
     VectorStore,
@@ -45,7 +46,6 @@ from ingest.chunker import Chunk, ChunkSettings, StructureChunker
 from ingest.document import DocumentReadError, sha256_bytes
 from ingest.pipeline import Skipped, SourceFile, discover, load_document, read_bytes
 
-FORMAT_VERSION = 1
 # Chunks waiting for embedding are handed to the embedding thread this many at a time (sorted by
 # word pieces, then embedded in batches of `embed_batch`): early enough for reading to overlap
 # embedding, large enough that sorted batches pad little.
@@ -233,11 +233,11 @@ class IndexBuilder:
         self.progress = progress or (lambda stage, done, total: None)
         self.chunker = StructureChunker(settings, embedder.count_tokens, embedder.max_tokens)
 
-    def fingerprint(self) -> dict:
+    def fingerprint(self) -> Fingerprint:
         """What must match for a previous generation's chunks and vectors to be reused."""
-        return {"format_version": FORMAT_VERSION, "model": self.embedder.name,
-                "dimension": self.embedder.dimension, "chunking": self.settings.fingerprint(),
-                "store": self.store_kind, "store_format": store_format(self.store_kind)}
+        return Fingerprint(model=self.embedder.name, dimension=self.embedder.dimension,
+                           chunking=self.settings.fingerprint(), store=self.store_kind,
+                           store_format=store_format(self.store_kind))
 
     def build(self, corpus_dir: Path, full: bool = False,
               catalogue: Catalogue | None = None) -> BuildReport:
@@ -296,15 +296,14 @@ class IndexBuilder:
 
     def base(self, full: bool) -> BuildBase:
         previous = current_generation(self.index_dir)
-        old = read_manifest(previous).get("fingerprint", {}) if previous else {}
+        old = read_manifest(previous).fingerprint if previous else None
         new = self.fingerprint()
-        old = {"store_format": 1, **old}  # generations from before stores had formats
-        if any(old.get(key) != new[key] for key in new if key != "chunking"):
+        if old is None or not new.vectors_fit(old):
             full = True  # another model or store: no stored vector can be reused
         # Other chunking: every document is chunked again, but a chunk whose embedded text is
         # unchanged keeps its vector.
         return BuildBase(previous if previous is not None and not full else None,
-                         old.get("chunking") != new["chunking"])
+                         old is None or old.chunking != new.chunking)
 
     def open_store(self, base: BuildBase, folder: Path) -> VectorStore:
         """The build's store: a copy of the previous generation's, or a new one; a store kept
@@ -320,7 +319,7 @@ class IndexBuilder:
         and hands every chunk that needs a vector to `sink`."""
         previous, rechunk = base.previous, base.rechunk
         old = ChunkStore(previous / DB_FILE, readonly=True) if previous else None
-        next_id = (read_manifest(previous)["next_chunk_id"] if previous else 1)
+        next_id = read_manifest(previous).next_chunk_id if previous else 1
         new = ChunkStore(folder / DB_FILE)
         old_hashes = old.document_hashes() if old else {}
         old_docs = {d.id: d for d in old.documents()} if old else {}
@@ -383,9 +382,9 @@ class IndexBuilder:
         return CorpusRead(report, next_id, new, corpus_dir)
 
     def publish(self, folder: Path, read: CorpusRead, store: VectorStore,
-                extra: dict | None = None) -> BuildReport:
+                staged_build: StagedBuild | None = None) -> BuildReport:
         """BM25, the store saved, the vector count checked, then `folder` published as the next
-        generation (`extra` goes into its manifest)."""
+        generation (`staged_build` says which staged build made it)."""
         report, new = read.report, read.chunks
         self.progress("lexical", 0, 1)
         ids, texts = zip(*new.iter_chunk_texts()) if new.counts()[1] else ((), ())
@@ -397,13 +396,14 @@ class IndexBuilder:
             raise BuildError(f"vector store holds {store.count()} vectors for "
                              f"{report.chunks} chunks; refusing to publish")
         new.close()
-        manifest = {"fingerprint": self.fingerprint(), "next_chunk_id": read.next_id,
-                    "documents": report.documents, "chunks": report.chunks,
-                    "model": self.embedder.name, "corpus": str(read.corpus_dir.resolve()),
-                    "skipped": report.skipped, "truncated_chunks": report.truncated_chunks,
-                    "warnings": index_warnings, "created": time.time(), **(extra or {})}
+        manifest = Manifest(fingerprint=self.fingerprint(), next_chunk_id=read.next_id,
+                            documents=report.documents, chunks=report.chunks,
+                            model=self.embedder.name, corpus=str(read.corpus_dir.resolve()),
+                            skipped=report.skipped, truncated_chunks=report.truncated_chunks,
+                            warnings=index_warnings, created=time.time(),
+                            staged_build=staged_build)
         live = publish(self.index_dir, folder, manifest, on_discard=_discard_generation_store)
-        report.generation = read_manifest(live)["generation"]
+        report.generation = read_manifest(live).generation
         return report
 
     def _skip(self, report: BuildReport, source: SourceFile, reason: str,
@@ -457,8 +457,8 @@ def remove_build_folder(folder: Path) -> None:
 def _discard_generation_store(generation: Path) -> None:
     """Frees an old generation's store (e.g. drops its Milvus collection) before it is removed."""
     try:
-        kind = read_manifest(generation)["fingerprint"]["store"]
-    except (OSError, ValueError, KeyError, TypeError):
+        kind = read_manifest(generation).fingerprint.store
+    except (OSError, ValueError):
         return  # an incomplete or foreign folder: nothing to free but its files
     discard_store(kind, generation)
 

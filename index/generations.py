@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from index.manifest import Manifest, ManifestError
 from ingest.errors import PolicyQAError
 from ingest.files import atomic_file as atomic_file  # re-exported: the stores write with it
 from ingest.files import fsync_dir, write_atomic
@@ -80,8 +81,13 @@ def current_generation(index_dir: Path) -> Path | None:
     return folder
 
 
-def read_manifest(generation: Path) -> dict:
-    return json.loads((generation / MANIFEST_FILE).read_text())
+def read_manifest(generation: Path) -> Manifest:
+    """The generation's manifest; ManifestError when it is not one this version reads."""
+    path = generation / MANIFEST_FILE
+    try:
+        return Manifest.from_dict(json.loads(path.read_text()))
+    except ValueError as exc:  # written before the rename that publishes it, so never torn
+        raise ManifestError(f"{path} is not valid JSON ({exc}): rebuild the index") from exc
 
 
 def next_generation_number(index_dir: Path) -> int:
@@ -123,7 +129,7 @@ def new_build_folder(index_dir: Path, on_discard: Callable[[Path], None] | None 
     return folder
 
 
-def publish(index_dir: Path, build_folder: Path, manifest: dict, keep: int = 2,
+def publish(index_dir: Path, build_folder: Path, manifest: Manifest, keep: int = 2,
             on_discard: Callable[[Path], None] | None = None) -> Path:
     """Makes a finished build the live generation: data first, then the pointer, both durable.
 
@@ -131,8 +137,8 @@ def publish(index_dir: Path, build_folder: Path, manifest: dict, keep: int = 2,
     server-side collection); when it raises, that folder is kept and retried by the next publish.
     """
     number = next_generation_number(index_dir)
-    manifest = {**manifest, "generation": number}
-    (build_folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    manifest = manifest.with_generation(number)
+    (build_folder / MANIFEST_FILE).write_text(json.dumps(manifest.to_dict(), indent=2))
     _fsync_tree(build_folder)
     target = index_dir / f"{_GEN_PREFIX}{number:06d}"
     os.rename(build_folder, target)

@@ -72,6 +72,14 @@ from index.generations import (
     current_generation,
     read_manifest,
 )
+from index.manifest import (
+    Fingerprint,
+    Manifest,
+    ManifestError,
+    StagedBuild,
+    check_version,
+    known_fields,
+)
 from index.vector_store import (
     ChunkFields,
     VectorStore,
@@ -105,14 +113,62 @@ class WorkerReport:
         return asdict(self)
 
 
+# Of plan.json. 1: the plans written before the field existed, read unchanged.
+PLAN_VERSION = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """plan.json: what the coordinator planned, for the workers and for finish."""
+
+    build_id: str
+    created: float
+    corpus: str
+    fingerprint: Fingerprint
+    shards: int
+    shard_sizes: list[int]
+    chunks_to_embed: int
+    next_chunk_id: int
+    report: BuildReport  # of the reading: finish completes it
+    version: int = PLAN_VERSION
+
+    def to_dict(self) -> dict:
+        return {"plan_version": self.version, "build_id": self.build_id,
+                "created": self.created, "corpus": self.corpus,
+                "fingerprint": self.fingerprint.to_dict(), "shards": self.shards,
+                "shard_sizes": self.shard_sizes, "chunks_to_embed": self.chunks_to_embed,
+                "next_chunk_id": self.next_chunk_id, "report": self.report.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Plan:
+        data = dict(data)
+        version = check_version("plan", data.pop("plan_version", 1), PLAN_VERSION)
+        known, _ = known_fields(cls, data)
+        known.pop("version", None)
+        if "fingerprint" not in known:
+            raise ManifestError("the staged build plan has no fingerprint")
+        known["fingerprint"] = Fingerprint.from_dict(known["fingerprint"])
+        try:
+            known["report"] = BuildReport(**known["report"])
+            return cls(**known, version=version)
+        except (TypeError, KeyError) as exc:  # a field missing
+            raise ManifestError(f"incomplete staged build plan: {exc!r}") from None
+
+    def build_report(self) -> BuildReport:
+        """The plan's report of the reading, with the chunks the workers embedded."""
+        report = BuildReport(**self.report.to_dict())  # a copy: finish fills it in
+        report.embedded_chunks = self.chunks_to_embed
+        return report
+
+
 def staged_dir(index_dir: Path) -> Path:
     return index_dir / STAGED_DIR
 
 
-def read_plan(index_dir: Path) -> dict | None:
+def read_plan(index_dir: Path) -> Plan | None:
     """The pending staged build's plan, or None when there is none."""
     try:
-        return json.loads((staged_dir(index_dir) / PLAN_FILE).read_text())
+        return Plan.from_dict(json.loads((staged_dir(index_dir) / PLAN_FILE).read_text()))
     except FileNotFoundError:
         return None
     except ValueError as exc:  # written atomically, so only a foreign hand makes this
@@ -156,7 +212,7 @@ class _ShardWriter:
 
 
 def plan(builder: IndexBuilder, corpus_dir: Path, shards: int, full: bool = False,
-         catalogue: Catalogue | None = None) -> dict:
+         catalogue: Catalogue | None = None) -> Plan:
     """The coordinator's first step; returns the plan. A plan already pending over the same
     corpus is returned as it is, so that running the same command again resumes it."""
     if shards < 1:
@@ -180,11 +236,11 @@ def plan(builder: IndexBuilder, corpus_dir: Path, shards: int, full: bool = Fals
             read.chunks.close()
             if stored_in_files(builder.store_kind):
                 store.save(root / BASE_DIR)
-            result = {"build_id": uuid.uuid4().hex, "created": started,
-                      "corpus": str(corpus_dir.resolve()), "fingerprint": builder.fingerprint(),
-                      "shards": shards, "shard_sizes": writer.sizes, "chunks_to_embed": writer.count,
-                      "next_chunk_id": read.next_id, "report": read.report.to_dict()}
-            write_atomic(root / PLAN_FILE, json.dumps(result, indent=2))
+            result = Plan(build_id=uuid.uuid4().hex, created=started,
+                          corpus=str(corpus_dir.resolve()), fingerprint=builder.fingerprint(),
+                          shards=shards, shard_sizes=writer.sizes, chunks_to_embed=writer.count,
+                          next_chunk_id=read.next_id, report=read.report)
+            write_atomic(root / PLAN_FILE, json.dumps(result.to_dict(), indent=2))
         except (OSError, sqlite3.Error, VectorStoreError) as exc:
             remove_build_folder(root / STAGED_GENERATION)
             shutil.rmtree(root, ignore_errors=True)
@@ -194,9 +250,9 @@ def plan(builder: IndexBuilder, corpus_dir: Path, shards: int, full: bool = Fals
         return result
 
 
-def _check_same_corpus(pending: dict, corpus_dir: Path) -> None:
-    if pending["corpus"] != str(corpus_dir.resolve()):
-        raise BuildError(f"a staged build over {pending['corpus']} is pending: complete it "
+def _check_same_corpus(pending: Plan, corpus_dir: Path) -> None:
+    if pending.corpus != str(corpus_dir.resolve()):
+        raise BuildError(f"a staged build over {pending.corpus} is pending: complete it "
                          "(`policyqa index work`, then `policyqa index finish`) or drop it "
                          "with `policyqa index abandon`")
 
@@ -219,7 +275,7 @@ def finish(builder: IndexBuilder) -> BuildReport:
         if pending is None:
             raise BuildError(f"no staged build is pending in {builder.index_dir}: start one with "
                              "`policyqa index plan` or `policyqa index build --workers N`")
-        _check_fingerprint(pending, builder.fingerprint(), "finish")
+        _check_fingerprint(pending.fingerprint, builder.fingerprint(), "finish")
         root = staged_dir(builder.index_dir)
         folder = root / STAGED_GENERATION
         if not folder.exists():
@@ -229,33 +285,32 @@ def finish(builder: IndexBuilder) -> BuildReport:
         missing = {s: n for s, n in _missing_per_shard(root, pending).items() if n}
         if missing:
             raise BuildError("the staged build is not fully embedded: " + ", ".join(
-                f"shard {s} misses {n} of {pending['shard_sizes'][s]}"
+                f"shard {s} misses {n} of {pending.shard_sizes[s]}"
                 for s, n in sorted(missing.items())) + "; run `policyqa index work` for them")
         try:
             store = _finished_store(builder.store_kind, root, pending)
             chunks = ChunkStore(folder / DB_FILE)
             _check_one_vector_each(store, chunks)
-            read = CorpusRead(BuildReport(**pending["report"]), pending["next_chunk_id"], chunks,
-                              Path(pending["corpus"]))
-            read.report.embedded_chunks = pending["chunks_to_embed"]
-            report = builder.publish(folder, read, store, extra={"staged_build": {
-                "build_id": pending["build_id"], "shards": pending["shards"]}})
+            read = CorpusRead(pending.build_report(), pending.next_chunk_id, chunks,
+                              Path(pending.corpus))
+            report = builder.publish(folder, read, store,
+                                     StagedBuild(pending.build_id, pending.shards))
         except (OSError, sqlite3.Error, VectorStoreError) as exc:
             raise BuildError(f"the staged build could not be finished "
                              f"({getattr(exc, 'strerror', None) or exc}); the previous generation "
                              "is still live: run `policyqa index finish` again, or drop the "
                              "staged build with `policyqa index abandon`") from exc
         shutil.rmtree(root, ignore_errors=True)
-        report.seconds = round(time.time() - pending["created"], 3)
+        report.seconds = round(time.time() - pending.created, 3)
         return report
 
 
-def _published(builder: IndexBuilder, pending: dict, root: Path) -> BuildReport | None:
+def _published(builder: IndexBuilder, pending: Plan, root: Path) -> BuildReport | None:
     """A finish killed while publishing: once the generation is live, only the staged folder is
     left to remove; a generation renamed into place but never made live is moved back, to be
     published again (None)."""
     ours = [g for g in builder.index_dir.glob("gen-*") if (g / MANIFEST_FILE).exists()
-            and read_manifest(g).get("staged_build", {}).get("build_id") == pending["build_id"]]
+            and _built_by(read_manifest(g), pending)]
     if not ours:
         raise BuildError(f"the staged build in {root} has lost its generation folder; drop it "
                          "with `policyqa index abandon`")
@@ -264,20 +319,22 @@ def _published(builder: IndexBuilder, pending: dict, root: Path) -> BuildReport 
         return None
     manifest = read_manifest(ours[0])
     shutil.rmtree(root, ignore_errors=True)
-    report = BuildReport(**pending["report"])
-    report.generation = manifest["generation"]
-    report.documents, report.chunks = manifest["documents"], manifest["chunks"]
-    report.embedded_chunks = pending["chunks_to_embed"]
+    report = pending.build_report()
+    report.generation = manifest.generation
+    report.documents, report.chunks = manifest.documents, manifest.chunks
     return report
 
 
-def _check_fingerprint(pending: dict, mine: dict, who: str) -> None:
-    planned = {"store_format": 1, **pending["fingerprint"]}  # plans from before store formats
-    differs = [k for k in ("model", "dimension", "chunking", "store", "store_format")
-               if planned.get(k) != mine.get(k)]
+def _built_by(manifest: Manifest, pending: Plan) -> bool:
+    return manifest.staged_build is not None and \
+        manifest.staged_build.build_id == pending.build_id
+
+
+def _check_fingerprint(planned: Fingerprint, mine: Fingerprint, who: str) -> None:
+    differs = planned.differences(mine)
     if differs:
-        theirs = ", ".join(f"{k} {planned.get(k)!r}" for k in differs)
-        ours = ", ".join(f"{k} {mine.get(k)!r}" for k in differs)
+        theirs = ", ".join(f"{k} {getattr(planned, k)!r}" for k in differs)
+        ours = ", ".join(f"{k} {getattr(mine, k)!r}" for k in differs)
         advice = ("drop the plan with `policyqa index abandon` and plan again"
                   if differs == ["store_format"] else "use the same settings as the coordinator")
         raise BuildError(f"the pending staged build was planned with {theirs}, but this {who} "
@@ -363,25 +420,25 @@ def _output(kind: str, root: Path) -> _VectorFiles | _StoreOutput:
     return _VectorFiles(root) if store is None else _StoreOutput(store)
 
 
-def _missing_per_shard(root: Path, pending: dict) -> dict[int, int]:
-    output = _output(pending["fingerprint"]["store"], root)
+def _missing_per_shard(root: Path, pending: Plan) -> dict[int, int]:
+    output = _output(pending.fingerprint.store, root)
     missing = {}
-    for shard in range(pending["shards"]):
+    for shard in range(pending.shards):
         ids = _shard_ids(root, shard)
         missing[shard] = len(ids) - len(output.done(shard, ids))
     return missing
 
 
-def _finished_store(kind: str, root: Path, pending: dict) -> VectorStore:
+def _finished_store(kind: str, root: Path, pending: Plan) -> VectorStore:
     """Milvus: the collection the workers wrote. FAISS: the base store plus every vector file,
     each planned id once (a batch written twice by two runs of a worker counts once)."""
     store = reopen_store(kind, root / STAGED_GENERATION)
     if store is not None:
         return store
     store = (load_store(kind, root / BASE_DIR) if (root / BASE_DIR).exists()
-             else create_store(kind, pending["fingerprint"]["dimension"]))
+             else create_store(kind, pending.fingerprint.dimension))
     files = _VectorFiles(root)
-    for shard in range(pending["shards"]):
+    for shard in range(pending.shards):
         wanted = set(_shard_ids(root, shard))
         for ids, vectors in files.batches(shard):
             keep = np.fromiter((int(i) in wanted for i in ids), dtype=bool, count=len(ids))
@@ -438,12 +495,12 @@ def work(index_dir: Path, embedder: Embedder, store_kind: str, worker: int, of: 
     if pending is None:
         raise BuildError(f"no staged build is pending in {index_dir}: plan one first "
                          "(`policyqa index plan --shards S`)")
-    _check_fingerprint(pending, {"model": embedder.name, "dimension": embedder.dimension,
-                                 "chunking": pending["fingerprint"]["chunking"],
-                                 "store": store_kind, "store_format": store_format(store_kind)},
-                       "worker")
+    # A worker does not chunk: the coordinator's chunking is the one that counts.
+    _check_fingerprint(pending.fingerprint, Fingerprint(
+        model=embedder.name, dimension=embedder.dimension, chunking=pending.fingerprint.chunking,
+        store=store_kind, store_format=store_format(store_kind)), "worker")
     root = staged_dir(index_dir)
-    report = WorkerReport(worker, of, shards_of(worker, of, pending["shards"]))
+    report = WorkerReport(worker, of, shards_of(worker, of, pending.shards))
     if not report.shards:
         return report
     try:
@@ -483,14 +540,14 @@ def status(index_dir: Path) -> dict | None:
         return None
     root = staged_dir(index_dir)
     shards = []
-    for shard, size in enumerate(pending["shard_sizes"]):
+    for shard, size in enumerate(pending.shard_sizes):
         seen = _progress_of(root, shard) or {}
         done = int(seen.get("done", 0))
         shards.append({"shard": shard, "chunks": size, "done": done,
                        "state": "done" if done >= size else "partial" if seen else "waiting",
                        "host": seen.get("host"), "pid": seen.get("pid"),
                        "updated": seen.get("updated")})
-    return {"build_id": pending["build_id"], "created": pending["created"],
-            "corpus": pending["corpus"], "store": pending["fingerprint"]["store"],
-            "shards": pending["shards"], "chunks_to_embed": pending["chunks_to_embed"],
+    return {"build_id": pending.build_id, "created": pending.created,
+            "corpus": pending.corpus, "store": pending.fingerprint.store,
+            "shards": pending.shards, "chunks_to_embed": pending.chunks_to_embed,
             "done": sum(s["done"] for s in shards), "per_shard": shards}

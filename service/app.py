@@ -20,6 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.embedder import ModelError
 from index.generations import BuildError, BuildLockedError, IndexNotFoundError, NoIndexLoadedError
+from index.manifest import ManifestError
+from index.modes import MODES
 from index.searcher import IndexSearcher
 from ingest.catalogue import CatalogueError
 from ingest.document import DocumentReadError
@@ -52,6 +54,7 @@ ERROR_STATUS: dict[type[PolicyQAError], tuple[int, str]] = {
     QuestionError: (422, "invalid_question"),
     NoIndexLoadedError: (503, "no_index"),
     IndexNotFoundError: (503, "no_index"),
+    ManifestError: (503, "index_unreadable"),
     ModelError: (503, "model_unavailable"),
     BuildLockedError: (409, "build_locked"),
     BuildError: (500, "build_failed"),
@@ -158,8 +161,8 @@ class RebuildJob:
 
     def _corpus_dir(self) -> Path:
         searcher = self.engine.searcher
-        if searcher is not None and searcher.manifest.get("corpus"):
-            return Path(searcher.manifest["corpus"])
+        if searcher is not None and searcher.manifest.corpus:
+            return Path(searcher.manifest.corpus)
         return self.engine.settings.corpus_dir
 
     def status(self) -> RebuildStatus:
@@ -230,7 +233,7 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
     @app.get("/v1/ask", response_model=AskResponse, tags=["questions"])
     def ask_get(q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS)],
                 k: Annotated[int, Query(ge=1, le=50)] = 5,
-                mode: Annotated[str, Query(pattern="^(hybrid|dense|lexical)$")] = "hybrid",
+                mode: Annotated[str, Query(pattern=f"^({'|'.join(MODES)})$")] = "hybrid",
                 document_id: Annotated[list[str] | None, Query()] = None) -> dict:
         """The same as POST /v1/ask, for links and quick checks."""
         return answer(AskRequest(question=q, k=k, mode=mode,  # type: ignore[arg-type]
@@ -247,7 +250,7 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
         known = {d.id for d in current.documents}
         if document_id not in known:
             raise ApiError(404, "not_found", f"no document {document_id!r}")
-        root = Path(current.manifest.get("corpus") or settings.corpus_dir).resolve()
+        root = Path(current.manifest.corpus or settings.corpus_dir).resolve()
         path = (root / document_id).resolve()
         if not path.is_relative_to(root) or not path.is_file():
             raise ApiError(404, "not_found", f"file for {document_id!r} is not available")

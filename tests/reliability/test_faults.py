@@ -133,10 +133,10 @@ def workspace(base_index, shared_corpus, tmp_path) -> tuple[Path, Path]:
 
 def assert_serves(index_dir: Path, embedder, generation: int, documents: int) -> None:
     live = current_generation(index_dir)
-    assert live is not None and read_manifest(live)["generation"] == generation
+    assert live is not None and read_manifest(live).generation == generation
     searcher = IndexSearcher(live, embedder)
     assert searcher.document_count == documents
-    assert searcher.store.count() == searcher.chunk_count == read_manifest(live)["chunks"]
+    assert searcher.store.count() == searcher.chunk_count == read_manifest(live).chunks
     hits = searcher.search(BASE_QUESTION, k=3)
     assert hits[0].chunk.document_id == BASE[0]
     searcher.close()
