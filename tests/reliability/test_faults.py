@@ -16,6 +16,7 @@ import pytest
 
 from index.builder import IndexBuilder
 from index.generations import current_generation, read_manifest
+from index.manifest import Manifest
 from index.searcher import IndexSearcher
 from ingest.chunker import ChunkSettings
 from tests.support import ADMIN_KEY, REPO, ServeProcess, copy_documents
@@ -113,7 +114,7 @@ def _env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def base_index(shared_corpus, tmp_path_factory, embedder) -> tuple[Path, dict]:
+def base_index(shared_corpus, tmp_path_factory, embedder) -> tuple[Path, Manifest]:
     """Two generations over two documents: the second build drops none and embeds nothing."""
     root = tmp_path_factory.mktemp("faults")
     corpus = copy_documents(shared_corpus, root / "corpus", BASE)
@@ -155,7 +156,7 @@ def assert_next_build_completes(index_dir: Path, corpus: Path, embedder) -> None
 @pytest.mark.parametrize("point, switched", KILL_POINTS, ids=[p for p, _ in KILL_POINTS])
 def test_kill_9_during_build(point, switched, base_index, workspace, embedder):
     index_dir, corpus = workspace
-    previous = base_index[1]["generation"]
+    previous = base_index[1].generation
     proc = subprocess.run([sys.executable, "-c", DRIVER, str(index_dir), str(corpus), point],
                           env={**_env(), "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
                           timeout=180)
@@ -191,7 +192,7 @@ def assert_clear_error(proc: subprocess.CompletedProcess) -> None:
 
 def test_unwritable_index_folder(base_index, workspace, embedder):
     index_dir, corpus = workspace
-    previous = base_index[1]["generation"]
+    previous = base_index[1].generation
     index_dir.chmod(0o500)
     try:
         proc = _cli_build(index_dir, corpus, _drop_dac_override)
@@ -225,7 +226,7 @@ def _full_disk(limit: int):
 
 def test_full_disk(base_index, workspace, embedder):
     index_dir, corpus = workspace
-    previous = base_index[1]["generation"]
+    previous = base_index[1].generation
     proc = _cli_build(index_dir, corpus, _full_disk(48 * 1024))
     assert proc.returncode != 0
     assert_serves(index_dir, embedder, previous, 2)
