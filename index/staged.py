@@ -40,7 +40,6 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -50,16 +49,17 @@ from pathlib import Path
 
 import numpy as np
 
+from index.build_steps import ToEmbed, write_failures
 from index.builder import (
     BuildBase,
     BuildError,
     BuildReport,
     CorpusRead,
     IndexBuilder,
-    ToEmbed,
     VectorWriter,
     embed_sorted,
     locked,
+    not_written,
     remove_build_folder,
 )
 from index.chunk_store import DB_FILE, ChunkStore
@@ -83,7 +83,6 @@ from index.manifest import (
 from index.vector_store import (
     ChunkFields,
     VectorStore,
-    VectorStoreError,
     create_store,
     load_store,
     reopen_store,
@@ -226,7 +225,12 @@ def plan(builder: IndexBuilder, corpus_dir: Path, shards: int, full: bool = Fals
             return pending
         builder.refuse_pending_staged()  # frees a killed coordinator's folder
         root = staged_dir(builder.index_dir)
-        try:
+
+        def free() -> None:
+            remove_build_folder(root / STAGED_GENERATION)
+            shutil.rmtree(root, ignore_errors=True)
+
+        with write_failures(not_written(builder.index_dir), free):
             folder = root / STAGED_GENERATION
             folder.mkdir(parents=True)
             base: BuildBase = builder.base(full)
@@ -241,12 +245,6 @@ def plan(builder: IndexBuilder, corpus_dir: Path, shards: int, full: bool = Fals
                           shards=shards, shard_sizes=writer.sizes, chunks_to_embed=writer.count,
                           next_chunk_id=read.next_id, report=read.report)
             write_atomic(root / PLAN_FILE, json.dumps(result.to_dict(), indent=2))
-        except (OSError, sqlite3.Error, VectorStoreError) as exc:
-            remove_build_folder(root / STAGED_GENERATION)
-            shutil.rmtree(root, ignore_errors=True)
-            raise BuildError(f"index folder {builder.index_dir} could not be written "
-                             f"({getattr(exc, 'strerror', None) or exc}); the previous "
-                             "generation is still live") from exc
         return result
 
 
@@ -287,7 +285,10 @@ def finish(builder: IndexBuilder) -> BuildReport:
             raise BuildError("the staged build is not fully embedded: " + ", ".join(
                 f"shard {s} misses {n} of {pending.shard_sizes[s]}"
                 for s, n in sorted(missing.items())) + "; run `policyqa index work` for them")
-        try:
+        with write_failures(lambda reason: (
+                f"the staged build could not be finished ({reason}); the previous generation "
+                "is still live: run `policyqa index finish` again, or drop the staged build "
+                "with `policyqa index abandon`")):
             store = _finished_store(builder.store_kind, root, pending)
             chunks = ChunkStore(folder / DB_FILE)
             _check_one_vector_each(store, chunks)
@@ -295,11 +296,6 @@ def finish(builder: IndexBuilder) -> BuildReport:
                               Path(pending.corpus))
             report = builder.publish(folder, read, store,
                                      StagedBuild(pending.build_id, pending.shards))
-        except (OSError, sqlite3.Error, VectorStoreError) as exc:
-            raise BuildError(f"the staged build could not be finished "
-                             f"({getattr(exc, 'strerror', None) or exc}); the previous generation "
-                             "is still live: run `policyqa index finish` again, or drop the "
-                             "staged build with `policyqa index abandon`") from exc
         shutil.rmtree(root, ignore_errors=True)
         report.seconds = round(time.time() - pending.created, 3)
         return report
@@ -503,7 +499,8 @@ def work(index_dir: Path, embedder: Embedder, store_kind: str, worker: int, of: 
     report = WorkerReport(worker, of, shards_of(worker, of, pending.shards))
     if not report.shards:
         return report
-    try:
+    with write_failures(lambda reason: f"worker {worker} of {of} failed: {reason}; run it "
+                        "again to resume"):
         output = _output(store_kind, root)
         for shard in report.shards:
             with _shard_lock(root, shard):
@@ -522,9 +519,6 @@ def work(index_dir: Path, embedder: Embedder, store_kind: str, worker: int, of: 
                 step(0, len(todo))
                 report.embedded += embed_sorted(embedder, todo, embed_batch,
                                                 output.writer(shard), step)
-    except (OSError, VectorStoreError) as exc:
-        raise BuildError(f"worker {worker} of {of} failed: {getattr(exc, 'strerror', None) or exc}; "
-                         "run it again to resume") from exc
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
