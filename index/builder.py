@@ -265,8 +265,7 @@ class IndexBuilder:
                              "`policyqa index build --workers N` (or `index work` and `index "
                              "finish`), or drop it with `policyqa index abandon`")
         if staged.exists():
-            remove_build_folder(staged / STAGED_GENERATION)
-            shutil.rmtree(staged, ignore_errors=True)
+            remove_staged(staged)
 
     def base(self, full: bool) -> BuildBase:
         previous = current_generation(self.index_dir)
@@ -396,6 +395,12 @@ def remove_build_folder(folder: Path) -> None:
     except Exception:  # noqa: BLE001 - on error paths the first error is the one to report
         pass
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_staged(root: Path) -> None:
+    """Removes a staged build's folder, freeing the store of its generation first."""
+    remove_build_folder(root / STAGED_GENERATION)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _discard_generation_store(generation: Path) -> None:

@@ -60,7 +60,7 @@ from index.builder import (
     embed_sorted,
     locked,
     not_written,
-    remove_build_folder,
+    remove_staged,
 )
 from index.chunk_store import DB_FILE, ChunkStore
 from index.embedder import Embedder
@@ -225,12 +225,7 @@ def plan(builder: IndexBuilder, corpus_dir: Path, shards: int, full: bool = Fals
             return pending
         builder.refuse_pending_staged()  # frees a killed coordinator's folder
         root = staged_dir(builder.index_dir)
-
-        def free() -> None:
-            remove_build_folder(root / STAGED_GENERATION)
-            shutil.rmtree(root, ignore_errors=True)
-
-        with write_failures(not_written(builder.index_dir), free):
+        with write_failures(not_written(builder.index_dir), lambda: remove_staged(root)):
             folder = root / STAGED_GENERATION
             folder.mkdir(parents=True)
             base: BuildBase = builder.base(full)
@@ -261,8 +256,7 @@ def abandon(index_dir: Path) -> bool:
         root = staged_dir(index_dir)
         if not root.exists():
             return False
-        remove_build_folder(root / STAGED_GENERATION)
-        shutil.rmtree(root, ignore_errors=True)
+        remove_staged(root)
         return True
 
 
