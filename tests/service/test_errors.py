@@ -102,3 +102,16 @@ def test_the_handler_maps_what_the_engine_raises(client, monkeypatch, error, sta
     response = c.get("/v1/ask", params={"q": "asylum"})
     assert response.status_code == status, response.text
     assert response.json() == {"error": {"code": code, "message": str(error)}}
+
+
+def test_the_cli_reports_any_project_error_in_one_line(tmp_path, capsys):
+    """A broken catalogue is a CatalogueError, which the old list of caught classes missed."""
+    from service.cli import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "catalogue.toml").write_text("[[instrument]\nfile = ", encoding="utf-8")
+    code = main(["corpus", "fetch", "--corpus", str(corpus), "--index-dir", str(tmp_path / "i")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("policyqa: error:") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
