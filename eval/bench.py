@@ -398,7 +398,7 @@ def build_scaled(source: Path, index_dir: Path, chunks: int, log: Path, reuse: b
     saved, live = index_dir / "scale.json", current_generation(index_dir)
     if reuse and saved.exists():
         return json.loads(saved.read_text()), command
-    if reuse and live is not None and read_manifest(live)["chunks"] == chunks:
+    if reuse and live is not None and read_manifest(live).chunks == chunks:
         # Built by an earlier run that stopped before saving its report: sizes only.
         return {"chunks": chunks, "generation": str(live), "bytes": folder_sizes(live),
                 "peak_rss_mb": None, "seconds": {"total": None}}, command

@@ -15,6 +15,7 @@ from eval.report import markdown, plot, summary_table, write_json
 from eval.retrieval import EngineRetriever, Retriever, ServerRetriever
 from eval.runner import MODES_ALL, make_judge, run_mode, worst
 from index.embedder import Embedder
+from ingest.errors import PolicyQAError
 from service.settings import Settings
 
 WORST_SHOWN = 10
@@ -53,8 +54,8 @@ def make_retriever(args: argparse.Namespace, eval_set: EvalSet, settings: Settin
     s = engine.searcher
     assert s is not None
     info = {"dir": str(index_dir), "generation": s.generation, "documents": s.document_count,
-            "chunks": s.chunk_count, "model": s.manifest["model"],
-            "chunking": s.manifest["fingerprint"]["chunking"]}
+            "chunks": s.chunk_count, "model": s.manifest.model,
+            "chunking": s.manifest.fingerprint.chunking}
     return retriever, info
 
 
@@ -98,8 +99,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
             print(f"warning: {len(judge.unlocated)} gold quotes not located; they count as "
                   "missed", file=sys.stderr)
         results = [run_mode(eval_set, retriever, judge, mode) for mode in modes]
-    except (OSError, RuntimeError, LookupError) as exc:
-        # Server unreachable or refusing, no documents to index, no index to load.
+    except (OSError, RuntimeError, PolicyQAError) as exc:
+        # Server unreachable or refusing, no documents to index, no index to load, a failed build.
         return _fail(f"{type(exc).__name__}: {exc}")
     extra: dict = {}
     if isinstance(judge, QuoteJudge):

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval.metrics import Span
+from ingest.errors import PolicyQAError
 
 POLICYQA, BEIR, LEGALBENCH = "policyqa", "beir", "legalbench"
 
 
-class EvalSetError(Exception):
+class EvalSetError(PolicyQAError):
     """The set cannot be read or its format is not recognised; the message says why."""
 
 

@@ -10,11 +10,12 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from eval.datasets import beir_documents
-from index.builder import FORMAT_VERSION, IndexBuilder
+from index.builder import IndexBuilder
 from index.cache import cache_dir
 from index.chunk_store import DB_FILE, ChunkStore
 from index.embedder import Embedder
 from index.generations import current_generation, read_manifest
+from index.manifest import FORMAT_VERSION
 from index.vector_store import store_format
 from ingest.document import sha256_bytes
 from ingest.pipeline import discover, read_bytes
@@ -69,7 +70,7 @@ def store_problem(index_dir: Path, settings: Settings) -> str | None:
     live = current_generation(index_dir)
     if live is None:
         return f"no index in {index_dir}"
-    kind = read_manifest(live)["fingerprint"].get("store", "faiss")
+    kind = read_manifest(live).fingerprint.store
     if kind != settings.vector_store:
         return f"{live} was built on the {kind} store, not {settings.vector_store}"
     if kind == "milvus":

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from eval.datasets import load_set
 from eval.gate import REPO, TREATY_SET, build_engine
+from index.modes import MODES
 
 SNAPSHOT = REPO / "eval" / "rankings.json"
-MODES = ("hybrid", "dense", "lexical")
 DEPTH = 10
 
 

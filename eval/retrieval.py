@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from index.generations import NoIndexLoadedError
 from ingest.catalogue import catalogue_for
 from ingest.document import DocumentReadError, sha256_bytes
 from ingest.pipeline import SourceFile, load_document, read_bytes
@@ -42,7 +43,8 @@ class EngineRetriever:
 
     def __init__(self, engine: AnswerEngine) -> None:
         if engine.searcher is None and not engine.refresh():
-            raise LookupError(f"no index in {engine.index_dir}")
+            raise NoIndexLoadedError(f"no index in {engine.index_dir}: build one with "
+                                     "`policyqa index build`")
         self.engine = engine
 
     def search(self, question: str, k: int, mode: str) -> list[Retrieved]:

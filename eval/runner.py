@@ -11,11 +11,12 @@ from eval.datasets import BEIR, LEGALBENCH, POLICYQA, EvalSet
 from eval.judges import DocumentJudge, Judge, QuoteJudge, SpanJudge
 from eval.metrics import DEFAULT_KS, LEGALBENCH_KS, mean_metrics
 from eval.retrieval import Retriever
+from index.modes import MODES
 
 # Chunks retrieved per question. BEIR needs many more chunks than documents: several chunks of
 # one document collapse into one, and recall@100 is over documents.
 DEFAULT_DEPTH = {POLICYQA: 100, BEIR: 300, LEGALBENCH: 64}
-MODES_ALL = ("hybrid", "dense", "lexical")
+MODES_ALL = MODES
 
 
 @dataclass

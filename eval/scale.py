@@ -26,6 +26,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -152,10 +153,11 @@ def write_scaled_generation(source: Path, index_dir: Path, n: int, seed: int = 0
     lexical_done = time.perf_counter()
     documents_count, chunks_count = new.counts()
     new.close()
-    manifest = {**read_manifest(source), "documents": documents_count, "chunks": chunks_count,
-                "next_chunk_id": (n // len(chunks) + 1) * stride + 1, "created": time.time(),
-                "scaled_from": str(source), "skipped": [], "warnings": []}
-    manifest.pop("generation", None)
+    original = read_manifest(source)
+    manifest = replace(original, documents=documents_count, chunks=chunks_count,
+                       next_chunk_id=(n // len(chunks) + 1) * stride + 1, created=time.time(),
+                       skipped=[], warnings=[],
+                       extra={**original.extra, "scaled_from": str(source)})
     live = publish(index_dir, folder, manifest)
     return {"generation": str(live), "chunks": chunks_count, "documents": documents_count,
             "index_type": store.current_type,

@@ -13,12 +13,14 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ingest.errors import PolicyQAError
+
 REPO = Path(__file__).resolve().parents[1]
 LOG_TAIL = 3000  # characters of the server log quoted when it fails to come up
 SECRET_MARKERS = ("KEY", "TOKEN", "PASSWORD", "SECRET")
 
 
-class ServerError(RuntimeError):
+class ServerError(PolicyQAError, RuntimeError):
     """The server exited or did not become ready; the message ends with its log's tail."""
 
 

@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from index.chunk_store import DB_FILE, ChunkStore, DocumentRecord
+from index.build_steps import (
+    ChunkSink,
+    PreviousGeneration,
+    ToEmbed,
+    assign_ids,
+    content_hash,
+    write_document,
+    write_failures,
+)
+from index.chunk_store import DB_FILE, ChunkStore
 from index.embedder import Embedder
 from index.generations import (
     PLAN_FILE,
     STAGED_DIR,
     STAGED_GENERATION,
+    BuildError,
     build_lock,
     current_generation,
     new_build_folder,
@@ -29,22 +37,21 @@ from index.generations import (
     read_manifest,
 )
 from index.lexical import Bm25Index
+from index.manifest import Fingerprint, Manifest, StagedBuild
 from index.vector_store import (
     ChunkFields,
     VectorStore,
-    VectorStoreError,
     create_store,
     discard_build_stores,
     discard_store,
     fork_store,
     store_format,
 )
-from ingest.catalogue import Catalogue, Instrument, catalogue_for
-from ingest.chunker import Chunk, ChunkSettings, StructureChunker
-from ingest.document import DocumentReadError, sha256_bytes
-from ingest.pipeline import Skipped, SourceFile, discover, load_document, read_bytes
+from ingest.catalogue import Catalogue, catalogue_for
+from ingest.chunker import ChunkSettings, StructureChunker
+from ingest.document import DocumentReadError
+from ingest.pipeline import Skipped, SourceFile, discover, load_document
 
-FORMAT_VERSION = 1
 # Chunks waiting for embedding are handed to the embedding thread this many at a time (sorted by
 # word pieces, then embedded in batches of `embed_batch`): early enough for reading to overlap
 # embedding, large enough that sorted batches pad little.
@@ -71,34 +78,6 @@ class BuildReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-class BuildError(Exception):
-    """The build could not complete; the previous generation is still live."""
-
-
-class ToEmbed(NamedTuple):
-    """A chunk that needs a vector: its id, the text to embed, that text's length in the
-    embedder's word pieces, and the fields a store may keep beside the vector."""
-
-    id: int
-    text: str
-    tokens: int
-    fields: ChunkFields
-
-
-class ChunkSink(Protocol):
-    """Where the chunks that need a vector go while the corpus is read."""
-
-    def add(self, item: ToEmbed) -> None: ...
-
-    def after_document(self) -> None:
-        """Called after each document (a chance to hand on a backlog)."""
-        ...
-
-    def close(self) -> int:
-        """Called once at the end; returns how many chunks it embedded in all."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,11 +215,11 @@ class IndexBuilder:
         self.progress = progress or (lambda stage, done, total: None)
         self.chunker = StructureChunker(settings, embedder.count_tokens, embedder.max_tokens)
 
-    def fingerprint(self) -> dict:
+    def fingerprint(self) -> Fingerprint:
         """What must match for a previous generation's chunks and vectors to be reused."""
-        return {"format_version": FORMAT_VERSION, "model": self.embedder.name,
-                "dimension": self.embedder.dimension, "chunking": self.settings.fingerprint(),
-                "store": self.store_kind, "store_format": store_format(self.store_kind)}
+        return Fingerprint(model=self.embedder.name, dimension=self.embedder.dimension,
+                           chunking=self.settings.fingerprint(), store=self.store_kind,
+                           store_format=store_format(self.store_kind))
 
     def build(self, corpus_dir: Path, full: bool = False,
               catalogue: Catalogue | None = None) -> BuildReport:
@@ -249,13 +228,11 @@ class IndexBuilder:
         catalogue = self.catalogue(corpus_dir, catalogue)
         with self.locked():
             self.refuse_pending_staged()
-            try:
+            with write_failures(cannot_write(self.index_dir), errors=(OSError,)):
                 folder = new_build_folder(self.index_dir, on_discard=discard_build_stores)
                 base = self.base(full)
-            except OSError as exc:
-                raise BuildError(f"cannot write to index folder {self.index_dir}: "
-                                 f"{exc.strerror or exc}") from exc
-            try:
+            # A full disk or a vanished folder: free what this build wrote, keep the live one.
+            with write_failures(not_written(self.index_dir), lambda: remove_build_folder(folder)):
                 store = self.open_store(base, folder)
                 shared = _LockedStore(store)
                 sink = _Embedding(self, shared)
@@ -265,12 +242,6 @@ class IndexBuilder:
                     sink.abort()
                     raise
                 report = self.publish(folder, read, store)
-            except (OSError, sqlite3.Error, VectorStoreError) as exc:
-                # A full disk or a vanished folder: free what this build wrote, keep the live one.
-                remove_build_folder(folder)
-                raise BuildError(f"index folder {self.index_dir} could not be written "
-                                 f"({getattr(exc, 'strerror', None) or exc}); the previous "
-                                 "generation is still live") from exc
             report.seconds = round(time.perf_counter() - started, 3)
             return report
 
@@ -294,20 +265,18 @@ class IndexBuilder:
                              "`policyqa index build --workers N` (or `index work` and `index "
                              "finish`), or drop it with `policyqa index abandon`")
         if staged.exists():
-            remove_build_folder(staged / STAGED_GENERATION)
-            shutil.rmtree(staged, ignore_errors=True)
+            remove_staged(staged)
 
     def base(self, full: bool) -> BuildBase:
         previous = current_generation(self.index_dir)
-        old = read_manifest(previous).get("fingerprint", {}) if previous else {}
+        old = read_manifest(previous).fingerprint if previous else None
         new = self.fingerprint()
-        old = {"store_format": 1, **old}  # generations from before stores had formats
-        if any(old.get(key) != new[key] for key in new if key != "chunking"):
+        if old is None or not new.vectors_fit(old):
             full = True  # another model or store: no stored vector can be reused
         # Other chunking: every document is chunked again, but a chunk whose embedded text is
         # unchanged keeps its vector.
         return BuildBase(previous if previous is not None and not full else None,
-                         old.get("chunking") != new["chunking"])
+                         old is None or old.chunking != new.chunking)
 
     def open_store(self, base: BuildBase, folder: Path) -> VectorStore:
         """The build's store: a copy of the previous generation's, or a new one; a store kept
@@ -318,77 +287,57 @@ class IndexBuilder:
 
     def read_corpus(self, folder: Path, corpus_dir: Path, catalogue: Catalogue, base: BuildBase,
                     store: VectorStore, sink: ChunkSink) -> CorpusRead:
-        """Reads changed documents, chunks them and assigns chunk ids (reusing the previous
-        generation's by content hash and by embedded text); deletes stale vectors from `store`
-        and hands every chunk that needs a vector to `sink`."""
-        previous, rechunk = base.previous, base.rechunk
-        old = ChunkStore(previous / DB_FILE, readonly=True) if previous else None
-        next_id = (read_manifest(previous)["next_chunk_id"] if previous else 1)
+        """Runs the hash, chunk and write steps over the corpus: reads changed documents,
+        chunks them and assigns chunk ids (reusing the previous generation's by content hash
+        and by embedded text); deletes stale vectors from `store` and hands every chunk that
+        needs a vector to `sink` (the embed step)."""
+        previous = PreviousGeneration(base.previous)
         new = ChunkStore(folder / DB_FILE)
-        old_hashes = old.document_hashes() if old else {}
-        old_docs = {d.id: d for d in old.documents()} if old else {}
+        next_id = previous.next_chunk_id
         sources, skipped = discover(corpus_dir)
-        report = BuildReport(generation=0, documents=0, chunks=0, full=previous is None,
+        report = BuildReport(generation=0, documents=0, chunks=0, full=base.previous is None,
                              skipped=[{"path": s.id, "reason": s.reason} for s in skipped])
         seen: set[str] = set()
         for n, source in enumerate(sources, 1):
             self.progress("read", n, len(sources))
             seen.add(source.id)
             try:
-                data = read_bytes(source)
-                content_hash = sha256_bytes(data)
-                del data
-                if (old and not rechunk and old_hashes.get(source.id) == content_hash
-                        and catalogued_alike(old_docs[source.id], catalogue.by_file(source.id))):
-                    new.copy_document_from(old, source.id)
+                digest = content_hash(source)
+                if not base.rechunk and previous.unchanged(source.id, digest,
+                                                           catalogue.by_file(source.id)):
+                    new.copy_document_from(previous.chunks, source.id)  # type: ignore[arg-type]
                     report.unchanged_documents += 1
                     continue
-                doc = load_document(source, content_hash, catalogue)
+                doc = load_document(source, digest, catalogue)
             except DocumentReadError as exc:
-                self._skip(report, source, str(exc), old, new, old_hashes)
+                self._skip(report, source, str(exc), previous, new)
                 continue
             report.read_documents += 1
             report.warnings.extend({"path": doc.id, "warning": w} for w in doc.warnings)
             chunks = self.chunker.chunk(doc)
             fields = ChunkFields.of(doc.id, doc.metadata)
-            reusable = self._reusable_ids(old, doc.id)
-            assigned: list[tuple[int, Chunk]] = []
-            reused: list[int] = []
-            for chunk in chunks:
-                if reusable.get(chunk.embed_text):
-                    reused.append(reusable[chunk.embed_text].pop())
-                    assigned.append((reused[-1], chunk))
-                    continue
-                assigned.append((next_id, chunk))
-                sink.add(ToEmbed(next_id, chunk.embed_text, chunk.embed_tokens, fields))
-                next_id += 1
-            report.reused_chunks += len(reused)
-            previous_doc = old_docs.get(doc.id)
-            if reused and previous_doc and ChunkFields.of(doc.id, previous_doc.metadata) != fields:
-                # The catalogue changed the document's fields: the kept vectors' go with it.
-                store.update_fields(np.asarray(reused, dtype=np.int64), [fields] * len(reused))
-            stale = [cid for ids in reusable.values() for cid in ids]
-            report.deleted_chunks += store.delete(np.asarray(stale, dtype=np.int64))
-            new.put_document(doc)
-            new.put_chunks(assigned)
+            ids = assign_ids(chunks, previous.reusable_ids(doc.id), next_id, fields)
+            next_id = ids.next_id
+            for item in ids.to_embed:
+                sink.add(item)
+            report.reused_chunks += len(ids.reused)
+            report.deleted_chunks += write_document(doc, ids, fields,
+                                                    previous.documents.get(doc.id), new, store)
             report.truncated_chunks += sum(c.embed_tokens > self.embedder.max_tokens
                                            for c in chunks)
             sink.after_document()
         report.embedded_chunks += sink.close()
-        removed = [d for d in old_hashes if d not in seen]
-        if old and removed:
-            report.removed_documents = len(removed)
-            gone = np.asarray(old.chunk_ids_where(removed), dtype=np.int64)
-            report.deleted_chunks += store.delete(gone)
+        report.removed_documents, gone = previous.removed_chunk_ids(seen)
+        if gone:
+            report.deleted_chunks += store.delete(np.asarray(gone, dtype=np.int64))
         new.commit()
-        if old:
-            old.close()
+        previous.close()
         return CorpusRead(report, next_id, new, corpus_dir)
 
     def publish(self, folder: Path, read: CorpusRead, store: VectorStore,
-                extra: dict | None = None) -> BuildReport:
+                staged_build: StagedBuild | None = None) -> BuildReport:
         """BM25, the store saved, the vector count checked, then `folder` published as the next
-        generation (`extra` goes into its manifest)."""
+        generation (`staged_build` says which staged build made it)."""
         report, new = read.report, read.chunks
         self.progress("lexical", 0, 1)
         ids, texts = zip(*new.iter_chunk_texts()) if new.counts()[1] else ((), ())
@@ -400,51 +349,42 @@ class IndexBuilder:
             raise BuildError(f"vector store holds {store.count()} vectors for "
                              f"{report.chunks} chunks; refusing to publish")
         new.close()
-        manifest = {"fingerprint": self.fingerprint(), "next_chunk_id": read.next_id,
-                    "documents": report.documents, "chunks": report.chunks,
-                    "model": self.embedder.name, "corpus": str(read.corpus_dir.resolve()),
-                    "skipped": report.skipped, "truncated_chunks": report.truncated_chunks,
-                    "warnings": index_warnings, "created": time.time(), **(extra or {})}
+        manifest = Manifest(fingerprint=self.fingerprint(), next_chunk_id=read.next_id,
+                            documents=report.documents, chunks=report.chunks,
+                            model=self.embedder.name, corpus=str(read.corpus_dir.resolve()),
+                            skipped=report.skipped, truncated_chunks=report.truncated_chunks,
+                            warnings=index_warnings, created=time.time(),
+                            staged_build=staged_build)
         live = publish(self.index_dir, folder, manifest, on_discard=_discard_generation_store)
-        report.generation = read_manifest(live)["generation"]
+        report.generation = read_manifest(live).generation
         return report
 
-    def _skip(self, report: BuildReport, source: SourceFile, reason: str,
-              old: ChunkStore | None, new: ChunkStore, old_hashes: dict[str, str]) -> None:
+    @staticmethod
+    def _skip(report: BuildReport, source: SourceFile, reason: str,
+              previous: PreviousGeneration, new: ChunkStore) -> None:
         """Reports an unreadable file; a version indexed earlier stays rather than vanishing."""
         entry = {"path": source.id, "reason": reason}
-        if old and source.id in old_hashes:
-            new.copy_document_from(old, source.id)
+        if previous.chunks and source.id in previous.hashes:
+            new.copy_document_from(previous.chunks, source.id)
             entry["kept"] = "previous version"
         report.skipped.append(entry)
 
-    @staticmethod
-    def _reusable_ids(old: ChunkStore | None, document_id: str) -> dict[str, list[int]]:
-        reusable: dict[str, list[int]] = defaultdict(list)
-        if old:
-            for chunk in old.document_chunks(document_id):
-                reusable[chunk.embed_text].append(chunk.id)
-        return reusable
+
+def cannot_write(index_dir: Path) -> Callable[[str], str]:
+    return lambda reason: f"cannot write to index folder {index_dir}: {reason}"
 
 
-def catalogued_alike(previous: DocumentRecord, entry: Instrument | None) -> bool:
-    """Whether a document indexed before is described the same by the catalogue now: else it is
-    read again, so that its title and filter fields follow the catalogue."""
-    if entry is None:
-        return not previous.metadata
-    return previous.metadata == entry.filter_fields() and (entry.title or previous.title) == \
-        previous.title
+def not_written(index_dir: Path) -> Callable[[str], str]:
+    return lambda reason: (f"index folder {index_dir} could not be written ({reason}); the "
+                           "previous generation is still live")
 
 
 @contextmanager
 def locked(index_dir: Path) -> Iterator[None]:
     """Holds the index folder's build lock: one coordinator (build, plan, finish) at a time."""
     with ExitStack() as stack:
-        try:
+        with write_failures(cannot_write(index_dir), errors=(OSError,)):
             stack.enter_context(build_lock(index_dir))
-        except OSError as exc:
-            raise BuildError(f"cannot write to index folder {index_dir}: "
-                             f"{exc.strerror or exc}") from exc
         yield
 
 
@@ -457,11 +397,17 @@ def remove_build_folder(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def remove_staged(root: Path) -> None:
+    """Removes a staged build's folder, freeing the store of its generation first."""
+    remove_build_folder(root / STAGED_GENERATION)
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def _discard_generation_store(generation: Path) -> None:
     """Frees an old generation's store (e.g. drops its Milvus collection) before it is removed."""
     try:
-        kind = read_manifest(generation)["fingerprint"]["store"]
-    except (OSError, ValueError, KeyError, TypeError):
+        kind = read_manifest(generation).fingerprint.store
+    except (OSError, ValueError):
         return  # an incomplete or foreign folder: nothing to free but its files
     discard_store(kind, generation)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.chunker import SECTION_SEPARATOR, Chunk
+from ingest.chunker import Chunk
 from ingest.document import Document
 
 DB_FILE = "chunks.sqlite"
@@ -46,25 +46,10 @@ CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id, ordinal);
 
 
 @dataclass(frozen=True, slots=True)
-class StoredChunk:
-    id: int
-    document_id: str
-    ordinal: int
-    char_start: int
-    char_end: int
-    text: str
-    section: tuple[str, ...]
-    embed_text: str
-    tokens: int
-    embed_tokens: int
-    page_start: int | None
-    page_end: int | None
-    page_label_start: str | None
-    page_label_end: str | None
+class StoredChunk(Chunk):
+    """A chunk as the chunk store keeps it: with the id its vector is stored under."""
 
-    @property
-    def section_label(self) -> str:
-        return SECTION_SEPARATOR.join(self.section)
+    id: int = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +69,9 @@ _CHUNK_COLUMNS = ("id, document_id, ordinal, char_start, char_end, text, section
 
 
 def _chunk_row(row: tuple) -> StoredChunk:
-    values = list(row)
-    values[6] = tuple(json.loads(values[6]))
-    return StoredChunk(*values)
+    chunk_id, *values = row
+    values[5] = tuple(json.loads(values[5]))  # the section path
+    return StoredChunk(*values, id=chunk_id)
 
 
 class ChunkStore:

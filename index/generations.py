@@ -21,7 +21,11 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+
+from index.manifest import Manifest, ManifestError
+from ingest.errors import PolicyQAError
+from ingest.files import atomic_file as atomic_file  # re-exported: the stores write with it
+from ingest.files import fsync_dir, write_atomic
 
 CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
@@ -33,20 +37,23 @@ _BUILD_PREFIX = "building-"
 _log = logging.getLogger(__name__)
 
 
-class IndexNotFoundError(Exception):
+class IndexNotFoundError(PolicyQAError):
     """There is no complete index generation in the folder."""
 
 
-class BuildLockedError(Exception):
+class NoIndexLoadedError(PolicyQAError):
+    """A question came before any index generation was loaded: build one, or wait for it."""
+
+
+class BuildError(PolicyQAError):
+    """The build could not complete; the previous generation is still live.
+
+    Defined here rather than in index/builder.py so that the service can map it without
+    importing the build (and every reader) at start-up."""
+
+
+class BuildLockedError(PolicyQAError):
     """Another build holds the index folder."""
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -54,19 +61,7 @@ def _fsync_tree(folder: Path) -> None:
         if path.is_file():
             with path.open("rb") as f:
                 os.fsync(f.fileno())
-    _fsync_dir(folder)
-
-
-@contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A binary file that appears at `path` whole or not at all: written to `path`.partial,
-    fsynced, then renamed over `path`. Nothing is renamed when the body raises."""
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as f:
-        yield f
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)
+    fsync_dir(folder)
 
 
 def generation_number(folder: Path) -> int:
@@ -86,8 +81,13 @@ def current_generation(index_dir: Path) -> Path | None:
     return folder
 
 
-def read_manifest(generation: Path) -> dict:
-    return json.loads((generation / MANIFEST_FILE).read_text())
+def read_manifest(generation: Path) -> Manifest:
+    """The generation's manifest; ManifestError when it is not one this version reads."""
+    path = generation / MANIFEST_FILE
+    try:
+        return Manifest.from_dict(json.loads(path.read_text()))
+    except ValueError as exc:  # written before the rename that publishes it, so never torn
+        raise ManifestError(f"{path} is not valid JSON ({exc}): rebuild the index") from exc
 
 
 def next_generation_number(index_dir: Path) -> int:
@@ -129,7 +129,7 @@ def new_build_folder(index_dir: Path, on_discard: Callable[[Path], None] | None 
     return folder
 
 
-def publish(index_dir: Path, build_folder: Path, manifest: dict, keep: int = 2,
+def publish(index_dir: Path, build_folder: Path, manifest: Manifest, keep: int = 2,
             on_discard: Callable[[Path], None] | None = None) -> Path:
     """Makes a finished build the live generation: data first, then the pointer, both durable.
 
@@ -137,18 +137,13 @@ def publish(index_dir: Path, build_folder: Path, manifest: dict, keep: int = 2,
     server-side collection); when it raises, that folder is kept and retried by the next publish.
     """
     number = next_generation_number(index_dir)
-    manifest = {**manifest, "generation": number}
-    (build_folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    manifest = manifest.with_generation(number)
+    (build_folder / MANIFEST_FILE).write_text(json.dumps(manifest.to_dict(), indent=2))
     _fsync_tree(build_folder)
     target = index_dir / f"{_GEN_PREFIX}{number:06d}"
     os.rename(build_folder, target)
-    pointer_tmp = index_dir / (CURRENT_FILE + ".tmp")
-    with pointer_tmp.open("w") as f:
-        f.write(target.name)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(pointer_tmp, index_dir / CURRENT_FILE)
-    _fsync_dir(index_dir)
+    write_atomic(index_dir / CURRENT_FILE, target.name)
+    fsync_dir(index_dir)
     _drop_old(index_dir, target, keep, on_discard)
     return target
 

@@ -7,7 +7,6 @@ import fcntl
 import json
 import logging
 import os
-import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -18,6 +17,7 @@ import numpy as np
 
 from index.cache import cache_dir
 from index.embedder import DEFAULT_MODEL, DEFAULT_MODEL_ALIASES, ModelError, resolve_model, sha256_file
+from ingest.files import atomic_path, write_atomic
 
 if TYPE_CHECKING:
     from tokenizers import Encoding
@@ -79,19 +79,6 @@ def _locked(folder: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _temp_path(folder: Path, suffix: str) -> Path:
-    fd, name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
-    os.close(fd)
-    return Path(name)
-
-
-def _write_json_atomic(path: Path, data: dict[str, object]) -> None:
-    tmp = _temp_path(path.parent, ".json")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    tmp.chmod(0o644)
-    os.replace(tmp, path)
 
 
 def _is_valid(onnx_path: Path, meta_path: Path) -> bool:
@@ -167,22 +154,19 @@ def exported_model(folder: Path, model_sha256: str, settings: ExportSettings,
             return onnx_path
         log.info("exporting %s to ONNX (%s) in %s", name, settings.key(), directory)
         meta_path.unlink(missing_ok=True)
-        tmp = _temp_path(directory, ".onnx")
-        try:
+        # One fixed partial name is enough: the lock keeps other processes out meanwhile.
+        with atomic_path(onnx_path) as partial:
             if settings.quantized:
                 fp32 = exported_model(folder, model_sha256, ExportSettings(False, settings.opset),
                                       name)
-                _quantize(fp32, tmp, settings)
+                _quantize(fp32, partial, settings)
             else:
-                _export_fp32(folder, tmp)
-            digest = sha256_file(tmp)
-            tmp.chmod(0o644)  # mkstemp makes it 0600; a cache is readable like any other file
-            os.replace(tmp, onnx_path)
-        finally:
-            tmp.unlink(missing_ok=True)
+                _export_fp32(folder, partial)
+            digest = sha256_file(partial)
         # Written last: a file without its record is treated as unfinished and exported again.
-        _write_json_atomic(meta_path, {"onnx_sha256": digest, "model_sha256": model_sha256,
-                                       "model": name, **asdict(settings)})
+        write_atomic(meta_path, json.dumps({"onnx_sha256": digest, "model_sha256": model_sha256,
+                                            "model": name, **asdict(settings)},
+                                           indent=2, sort_keys=True) + "\n")
     return onnx_path
 
 

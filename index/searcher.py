@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
@@ -11,10 +10,9 @@ from index.chunk_store import DB_FILE, ChunkStore, DocumentRecord
 from index.embedder import Embedder
 from index.generations import IndexNotFoundError, current_generation, read_manifest
 from index.lexical import Bm25Index
+from index.modes import MODES, Mode
 from index.vector_store import FILTER_FIELDS, ChunkFields, ChunkFilter, load_store
 
-Mode = Literal["hybrid", "dense", "lexical"]
-MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 __all__ = ["FILTER_FIELDS", "MODES", "ChunkFilter", "IndexSearcher", "Mode"]
 
 
@@ -24,16 +22,16 @@ class IndexSearcher:
     def __init__(self, generation: Path, embedder: Embedder) -> None:
         self.path = generation
         self.manifest = read_manifest(generation)
-        fingerprint = self.manifest["fingerprint"]
-        if fingerprint["model"] != embedder.name or fingerprint["dimension"] != embedder.dimension:
+        fingerprint = self.manifest.fingerprint
+        if fingerprint.model != embedder.name or fingerprint.dimension != embedder.dimension:
             raise IndexNotFoundError(
-                f"index {generation} was built with {fingerprint['model']!r}, "
+                f"index {generation} was built with {fingerprint.model!r}, "
                 f"but the service embeds with {embedder.name!r}: rebuild the index")
         self.embedder = embedder
-        self.store = load_store(fingerprint["store"], generation)
+        self.store = load_store(fingerprint.store, generation)
         self.chunks = ChunkStore(generation / DB_FILE, readonly=True)
         self.lexical = Bm25Index.load(generation)
-        self.generation: int = self.manifest["generation"]
+        self.generation: int = self.manifest.generation
         self.documents: list[DocumentRecord] = self.chunks.documents()
         # What filters compare, per document: normalized once, not at every filtered request.
         self._fields = [ChunkFields.of(d.id, d.metadata) for d in self.documents]

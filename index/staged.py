@@ -40,7 +40,6 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -50,17 +49,18 @@ from pathlib import Path
 
 import numpy as np
 
+from index.build_steps import ToEmbed, write_failures
 from index.builder import (
     BuildBase,
     BuildError,
     BuildReport,
     CorpusRead,
     IndexBuilder,
-    ToEmbed,
     VectorWriter,
     embed_sorted,
     locked,
-    remove_build_folder,
+    not_written,
+    remove_staged,
 )
 from index.chunk_store import DB_FILE, ChunkStore
 from index.embedder import Embedder
@@ -69,14 +69,20 @@ from index.generations import (
     PLAN_FILE,
     STAGED_DIR,
     STAGED_GENERATION,
-    atomic_file,
     current_generation,
     read_manifest,
+)
+from index.manifest import (
+    Fingerprint,
+    Manifest,
+    ManifestError,
+    StagedBuild,
+    check_version,
+    known_fields,
 )
 from index.vector_store import (
     ChunkFields,
     VectorStore,
-    VectorStoreError,
     create_store,
     load_store,
     reopen_store,
@@ -84,6 +90,7 @@ from index.vector_store import (
     stored_in_files,
 )
 from ingest.catalogue import Catalogue
+from ingest.files import PARTIAL_SUFFIX, AtomicFile, atomic_file, write_atomic
 
 BASE_DIR = "base"
 # A shard is the unit of resumable work and of locking: at least one per worker; more make the
@@ -105,14 +112,62 @@ class WorkerReport:
         return asdict(self)
 
 
+# Of plan.json. 1: the plans written before the field existed, read unchanged.
+PLAN_VERSION = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """plan.json: what the coordinator planned, for the workers and for finish."""
+
+    build_id: str
+    created: float
+    corpus: str
+    fingerprint: Fingerprint
+    shards: int
+    shard_sizes: list[int]
+    chunks_to_embed: int
+    next_chunk_id: int
+    report: BuildReport  # of the reading: finish completes it
+    version: int = PLAN_VERSION
+
+    def to_dict(self) -> dict:
+        return {"plan_version": self.version, "build_id": self.build_id,
+                "created": self.created, "corpus": self.corpus,
+                "fingerprint": self.fingerprint.to_dict(), "shards": self.shards,
+                "shard_sizes": self.shard_sizes, "chunks_to_embed": self.chunks_to_embed,
+                "next_chunk_id": self.next_chunk_id, "report": self.report.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Plan:
+        data = dict(data)
+        version = check_version("plan", data.pop("plan_version", 1), PLAN_VERSION)
+        known, _ = known_fields(cls, data)
+        known.pop("version", None)
+        if "fingerprint" not in known:
+            raise ManifestError("the staged build plan has no fingerprint")
+        known["fingerprint"] = Fingerprint.from_dict(known["fingerprint"])
+        try:
+            known["report"] = BuildReport(**known["report"])
+            return cls(**known, version=version)
+        except (TypeError, KeyError) as exc:  # a field missing
+            raise ManifestError(f"incomplete staged build plan: {exc!r}") from None
+
+    def build_report(self) -> BuildReport:
+        """The plan's report of the reading, with the chunks the workers embedded."""
+        report = BuildReport(**self.report.to_dict())  # a copy: finish fills it in
+        report.embedded_chunks = self.chunks_to_embed
+        return report
+
+
 def staged_dir(index_dir: Path) -> Path:
     return index_dir / STAGED_DIR
 
 
-def read_plan(index_dir: Path) -> dict | None:
+def read_plan(index_dir: Path) -> Plan | None:
     """The pending staged build's plan, or None when there is none."""
     try:
-        return json.loads((staged_dir(index_dir) / PLAN_FILE).read_text())
+        return Plan.from_dict(json.loads((staged_dir(index_dir) / PLAN_FILE).read_text()))
     except FileNotFoundError:
         return None
     except ValueError as exc:  # written atomically, so only a foreign hand makes this
@@ -122,11 +177,6 @@ def read_plan(index_dir: Path) -> dict | None:
 
 def _shard_name(shard: int) -> str:
     return f"shard-{shard:04d}"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    with atomic_file(path) as f:
-        f.write(text.encode())
 
 
 # -- the coordinator ---------------------------------------------------------------------------
@@ -139,13 +189,13 @@ class _ShardWriter:
         folder = root / "shards"
         folder.mkdir(parents=True, exist_ok=True)
         self.paths = [folder / f"{_shard_name(s)}.jsonl" for s in range(shards)]
-        self.files = [(p.with_name(p.name + ".partial")).open("w") for p in self.paths]
+        self.files = [AtomicFile(p, text=True) for p in self.paths]
         self.sizes = [0] * shards
         self.count = 0
 
     def add(self, item: ToEmbed) -> None:
         shard = self.count % len(self.files)
-        self.files[shard].write(json.dumps(
+        self.files[shard].file.write(json.dumps(
             {"id": item.id, "text": item.text, "tokens": item.tokens,
              "fields": asdict(item.fields)}, ensure_ascii=False) + "\n")
         self.sizes[shard] += 1
@@ -155,16 +205,13 @@ class _ShardWriter:
         pass
 
     def close(self) -> int:
-        for f, path in zip(self.files, self.paths):
-            f.flush()
-            os.fsync(f.fileno())
-            f.close()
-            os.replace(path.with_name(path.name + ".partial"), path)
+        for f in self.files:
+            f.commit()
         return 0  # nothing embedded here: the workers do it
 
 
 def plan(builder: IndexBuilder, corpus_dir: Path, shards: int, full: bool = False,
-         catalogue: Catalogue | None = None) -> dict:
+         catalogue: Catalogue | None = None) -> Plan:
     """The coordinator's first step; returns the plan. A plan already pending over the same
     corpus is returned as it is, so that running the same command again resumes it."""
     if shards < 1:
@@ -178,7 +225,7 @@ def plan(builder: IndexBuilder, corpus_dir: Path, shards: int, full: bool = Fals
             return pending
         builder.refuse_pending_staged()  # frees a killed coordinator's folder
         root = staged_dir(builder.index_dir)
-        try:
+        with write_failures(not_written(builder.index_dir), lambda: remove_staged(root)):
             folder = root / STAGED_GENERATION
             folder.mkdir(parents=True)
             base: BuildBase = builder.base(full)
@@ -188,23 +235,17 @@ def plan(builder: IndexBuilder, corpus_dir: Path, shards: int, full: bool = Fals
             read.chunks.close()
             if stored_in_files(builder.store_kind):
                 store.save(root / BASE_DIR)
-            result = {"build_id": uuid.uuid4().hex, "created": started,
-                      "corpus": str(corpus_dir.resolve()), "fingerprint": builder.fingerprint(),
-                      "shards": shards, "shard_sizes": writer.sizes, "chunks_to_embed": writer.count,
-                      "next_chunk_id": read.next_id, "report": read.report.to_dict()}
-            _write_atomic(root / PLAN_FILE, json.dumps(result, indent=2))
-        except (OSError, sqlite3.Error, VectorStoreError) as exc:
-            remove_build_folder(root / STAGED_GENERATION)
-            shutil.rmtree(root, ignore_errors=True)
-            raise BuildError(f"index folder {builder.index_dir} could not be written "
-                             f"({getattr(exc, 'strerror', None) or exc}); the previous "
-                             "generation is still live") from exc
+            result = Plan(build_id=uuid.uuid4().hex, created=started,
+                          corpus=str(corpus_dir.resolve()), fingerprint=builder.fingerprint(),
+                          shards=shards, shard_sizes=writer.sizes, chunks_to_embed=writer.count,
+                          next_chunk_id=read.next_id, report=read.report)
+            write_atomic(root / PLAN_FILE, json.dumps(result.to_dict(), indent=2))
         return result
 
 
-def _check_same_corpus(pending: dict, corpus_dir: Path) -> None:
-    if pending["corpus"] != str(corpus_dir.resolve()):
-        raise BuildError(f"a staged build over {pending['corpus']} is pending: complete it "
+def _check_same_corpus(pending: Plan, corpus_dir: Path) -> None:
+    if pending.corpus != str(corpus_dir.resolve()):
+        raise BuildError(f"a staged build over {pending.corpus} is pending: complete it "
                          "(`policyqa index work`, then `policyqa index finish`) or drop it "
                          "with `policyqa index abandon`")
 
@@ -215,8 +256,7 @@ def abandon(index_dir: Path) -> bool:
         root = staged_dir(index_dir)
         if not root.exists():
             return False
-        remove_build_folder(root / STAGED_GENERATION)
-        shutil.rmtree(root, ignore_errors=True)
+        remove_staged(root)
         return True
 
 
@@ -227,7 +267,7 @@ def finish(builder: IndexBuilder) -> BuildReport:
         if pending is None:
             raise BuildError(f"no staged build is pending in {builder.index_dir}: start one with "
                              "`policyqa index plan` or `policyqa index build --workers N`")
-        _check_fingerprint(pending, builder.fingerprint(), "finish")
+        _check_fingerprint(pending.fingerprint, builder.fingerprint(), "finish")
         root = staged_dir(builder.index_dir)
         folder = root / STAGED_GENERATION
         if not folder.exists():
@@ -237,33 +277,30 @@ def finish(builder: IndexBuilder) -> BuildReport:
         missing = {s: n for s, n in _missing_per_shard(root, pending).items() if n}
         if missing:
             raise BuildError("the staged build is not fully embedded: " + ", ".join(
-                f"shard {s} misses {n} of {pending['shard_sizes'][s]}"
+                f"shard {s} misses {n} of {pending.shard_sizes[s]}"
                 for s, n in sorted(missing.items())) + "; run `policyqa index work` for them")
-        try:
+        with write_failures(lambda reason: (
+                f"the staged build could not be finished ({reason}); the previous generation "
+                "is still live: run `policyqa index finish` again, or drop the staged build "
+                "with `policyqa index abandon`")):
             store = _finished_store(builder.store_kind, root, pending)
             chunks = ChunkStore(folder / DB_FILE)
             _check_one_vector_each(store, chunks)
-            read = CorpusRead(BuildReport(**pending["report"]), pending["next_chunk_id"], chunks,
-                              Path(pending["corpus"]))
-            read.report.embedded_chunks = pending["chunks_to_embed"]
-            report = builder.publish(folder, read, store, extra={"staged_build": {
-                "build_id": pending["build_id"], "shards": pending["shards"]}})
-        except (OSError, sqlite3.Error, VectorStoreError) as exc:
-            raise BuildError(f"the staged build could not be finished "
-                             f"({getattr(exc, 'strerror', None) or exc}); the previous generation "
-                             "is still live: run `policyqa index finish` again, or drop the "
-                             "staged build with `policyqa index abandon`") from exc
+            read = CorpusRead(pending.build_report(), pending.next_chunk_id, chunks,
+                              Path(pending.corpus))
+            report = builder.publish(folder, read, store,
+                                     StagedBuild(pending.build_id, pending.shards))
         shutil.rmtree(root, ignore_errors=True)
-        report.seconds = round(time.time() - pending["created"], 3)
+        report.seconds = round(time.time() - pending.created, 3)
         return report
 
 
-def _published(builder: IndexBuilder, pending: dict, root: Path) -> BuildReport | None:
+def _published(builder: IndexBuilder, pending: Plan, root: Path) -> BuildReport | None:
     """A finish killed while publishing: once the generation is live, only the staged folder is
     left to remove; a generation renamed into place but never made live is moved back, to be
     published again (None)."""
     ours = [g for g in builder.index_dir.glob("gen-*") if (g / MANIFEST_FILE).exists()
-            and read_manifest(g).get("staged_build", {}).get("build_id") == pending["build_id"]]
+            and _built_by(read_manifest(g), pending)]
     if not ours:
         raise BuildError(f"the staged build in {root} has lost its generation folder; drop it "
                          "with `policyqa index abandon`")
@@ -272,20 +309,22 @@ def _published(builder: IndexBuilder, pending: dict, root: Path) -> BuildReport 
         return None
     manifest = read_manifest(ours[0])
     shutil.rmtree(root, ignore_errors=True)
-    report = BuildReport(**pending["report"])
-    report.generation = manifest["generation"]
-    report.documents, report.chunks = manifest["documents"], manifest["chunks"]
-    report.embedded_chunks = pending["chunks_to_embed"]
+    report = pending.build_report()
+    report.generation = manifest.generation
+    report.documents, report.chunks = manifest.documents, manifest.chunks
     return report
 
 
-def _check_fingerprint(pending: dict, mine: dict, who: str) -> None:
-    planned = {"store_format": 1, **pending["fingerprint"]}  # plans from before store formats
-    differs = [k for k in ("model", "dimension", "chunking", "store", "store_format")
-               if planned.get(k) != mine.get(k)]
+def _built_by(manifest: Manifest, pending: Plan) -> bool:
+    return manifest.staged_build is not None and \
+        manifest.staged_build.build_id == pending.build_id
+
+
+def _check_fingerprint(planned: Fingerprint, mine: Fingerprint, who: str) -> None:
+    differs = planned.differences(mine)
     if differs:
-        theirs = ", ".join(f"{k} {planned.get(k)!r}" for k in differs)
-        ours = ", ".join(f"{k} {mine.get(k)!r}" for k in differs)
+        theirs = ", ".join(f"{k} {getattr(planned, k)!r}" for k in differs)
+        ours = ", ".join(f"{k} {getattr(mine, k)!r}" for k in differs)
         advice = ("drop the plan with `policyqa index abandon` and plan again"
                   if differs == ["store_format"] else "use the same settings as the coordinator")
         raise BuildError(f"the pending staged build was planned with {theirs}, but this {who} "
@@ -305,7 +344,7 @@ def _check_one_vector_each(store: VectorStore, chunks: ChunkStore) -> None:
 
 
 def _read_shard(root: Path, shard: int) -> list[ToEmbed]:
-    with (root / "shards" / f"{_shard_name(shard)}.jsonl").open() as f:
+    with (root / "shards" / f"{_shard_name(shard)}.jsonl").open(encoding="utf-8") as f:
         # Plans from before fields have none: only file-kept stores (which keep no fields)
         # can still take them, as _check_fingerprint makes sure.
         return [ToEmbed(int(row["id"]), row["text"], int(row["tokens"]),
@@ -341,7 +380,7 @@ class _VectorFiles:
         """Fields are not written: file-kept stores keep none."""
         folder = self.root / _shard_name(shard)
         folder.mkdir(parents=True, exist_ok=True)
-        for partial in folder.glob("*.partial"):  # a batch being written when a worker died
+        for partial in folder.glob("*" + PARTIAL_SUFFIX):  # a batch being written when a worker died
             partial.unlink()
         numbers = [int(p.stem.removeprefix("batch-")) for p in self._files(shard)]
         counter = iter(range(max(numbers, default=-1) + 1, 1 << 62))
@@ -371,25 +410,25 @@ def _output(kind: str, root: Path) -> _VectorFiles | _StoreOutput:
     return _VectorFiles(root) if store is None else _StoreOutput(store)
 
 
-def _missing_per_shard(root: Path, pending: dict) -> dict[int, int]:
-    output = _output(pending["fingerprint"]["store"], root)
+def _missing_per_shard(root: Path, pending: Plan) -> dict[int, int]:
+    output = _output(pending.fingerprint.store, root)
     missing = {}
-    for shard in range(pending["shards"]):
+    for shard in range(pending.shards):
         ids = _shard_ids(root, shard)
         missing[shard] = len(ids) - len(output.done(shard, ids))
     return missing
 
 
-def _finished_store(kind: str, root: Path, pending: dict) -> VectorStore:
+def _finished_store(kind: str, root: Path, pending: Plan) -> VectorStore:
     """Milvus: the collection the workers wrote. FAISS: the base store plus every vector file,
     each planned id once (a batch written twice by two runs of a worker counts once)."""
     store = reopen_store(kind, root / STAGED_GENERATION)
     if store is not None:
         return store
     store = (load_store(kind, root / BASE_DIR) if (root / BASE_DIR).exists()
-             else create_store(kind, pending["fingerprint"]["dimension"]))
+             else create_store(kind, pending.fingerprint.dimension))
     files = _VectorFiles(root)
-    for shard in range(pending["shards"]):
+    for shard in range(pending.shards):
         wanted = set(_shard_ids(root, shard))
         for ids, vectors in files.batches(shard):
             keep = np.fromiter((int(i) in wanted for i in ids), dtype=bool, count=len(ids))
@@ -425,7 +464,7 @@ def _progress_of(root: Path, shard: int) -> dict | None:
 def _record_progress(root: Path, shard: int, done: int, total: int) -> None:
     folder = root / "progress"
     folder.mkdir(exist_ok=True)
-    _write_atomic(folder / f"{_shard_name(shard)}.json", json.dumps(
+    write_atomic(folder / f"{_shard_name(shard)}.json", json.dumps(
         {"shard": shard, "done": done, "total": total, "host": socket.gethostname(),
          "pid": os.getpid(), "updated": time.time()}))
 
@@ -446,15 +485,16 @@ def work(index_dir: Path, embedder: Embedder, store_kind: str, worker: int, of: 
     if pending is None:
         raise BuildError(f"no staged build is pending in {index_dir}: plan one first "
                          "(`policyqa index plan --shards S`)")
-    _check_fingerprint(pending, {"model": embedder.name, "dimension": embedder.dimension,
-                                 "chunking": pending["fingerprint"]["chunking"],
-                                 "store": store_kind, "store_format": store_format(store_kind)},
-                       "worker")
+    # A worker does not chunk: the coordinator's chunking is the one that counts.
+    _check_fingerprint(pending.fingerprint, Fingerprint(
+        model=embedder.name, dimension=embedder.dimension, chunking=pending.fingerprint.chunking,
+        store=store_kind, store_format=store_format(store_kind)), "worker")
     root = staged_dir(index_dir)
-    report = WorkerReport(worker, of, shards_of(worker, of, pending["shards"]))
+    report = WorkerReport(worker, of, shards_of(worker, of, pending.shards))
     if not report.shards:
         return report
-    try:
+    with write_failures(lambda reason: f"worker {worker} of {of} failed: {reason}; run it "
+                        "again to resume"):
         output = _output(store_kind, root)
         for shard in report.shards:
             with _shard_lock(root, shard):
@@ -473,9 +513,6 @@ def work(index_dir: Path, embedder: Embedder, store_kind: str, worker: int, of: 
                 step(0, len(todo))
                 report.embedded += embed_sorted(embedder, todo, embed_batch,
                                                 output.writer(shard), step)
-    except (OSError, VectorStoreError) as exc:
-        raise BuildError(f"worker {worker} of {of} failed: {getattr(exc, 'strerror', None) or exc}; "
-                         "run it again to resume") from exc
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -491,14 +528,14 @@ def status(index_dir: Path) -> dict | None:
         return None
     root = staged_dir(index_dir)
     shards = []
-    for shard, size in enumerate(pending["shard_sizes"]):
+    for shard, size in enumerate(pending.shard_sizes):
         seen = _progress_of(root, shard) or {}
         done = int(seen.get("done", 0))
         shards.append({"shard": shard, "chunks": size, "done": done,
                        "state": "done" if done >= size else "partial" if seen else "waiting",
                        "host": seen.get("host"), "pid": seen.get("pid"),
                        "updated": seen.get("updated")})
-    return {"build_id": pending["build_id"], "created": pending["created"],
-            "corpus": pending["corpus"], "store": pending["fingerprint"]["store"],
-            "shards": pending["shards"], "chunks_to_embed": pending["chunks_to_embed"],
+    return {"build_id": pending.build_id, "created": pending.created,
+            "corpus": pending.corpus, "store": pending.fingerprint.store,
+            "shards": pending.shards, "chunks_to_embed": pending.chunks_to_embed,
             "done": sum(s["done"] for s in shards), "per_shard": shards}

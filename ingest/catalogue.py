@@ -6,12 +6,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.errors import PolicyQAError
+
 CATALOGUE_FILE = "catalogue.toml"
 # The catalogue shipped with the project, used for corpus folders that have none of their own.
 BUILTIN_CATALOGUE = Path(__file__).resolve().parents[1] / "corpus" / CATALOGUE_FILE
 
 
-class CatalogueError(Exception):
+class CatalogueError(PolicyQAError):
     """The catalogue file is missing a field or is not valid TOML."""
 
 

@@ -59,6 +59,10 @@ class Chunk:
     page_label_start: str | None = None
     page_label_end: str | None = None
 
+    @property
+    def section_label(self) -> str:
+        return SECTION_SEPARATOR.join(self.section)
+
 
 @dataclass(frozen=True, slots=True)
 class _Piece:

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from ingest.errors import PolicyQAError
 
-class DocumentReadError(Exception):
+
+class DocumentReadError(PolicyQAError):
     """A file could not be read as a document; the message says why, for the build report."""
 
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlparse
 
 from ingest.catalogue import Instrument, catalogue_for
 from ingest.document import sha256_file
+from ingest.files import atomic_file, write_atomic
 
 LOCK_FILE = "corpus.lock.json"
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
@@ -35,11 +36,11 @@ class FetchResult:
         return out
 
 
-def _download(url: str, target: Path, timeout: float) -> None:
+def _download(url: str, out: BinaryIO, timeout: float) -> None:
     if urlparse(url).scheme not in ("http", "https"):
         raise ValueError(f"refusing to fetch {url!r}: only http and https")
     request = urllib.request.Request(url, headers={"User-Agent": "policyqa-corpus-fetch"})
-    with urllib.request.urlopen(request, timeout=timeout) as response, target.open("wb") as out:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         total = 0
         while block := response.read(1 << 16):
             total += len(block)
@@ -49,24 +50,22 @@ def _download(url: str, target: Path, timeout: float) -> None:
 
 
 def _fetch_one(item: Instrument, target: Path, mirror: Path | None, timeout: float) -> str:
-    """Writes the document to a temporary file beside `target` and returns that file's sha256."""
-    partial = target.with_name(target.name + ".partial")
+    """Writes the document to `target` atomically (a failed fetch leaves the old file) and
+    returns its sha256."""
+    if mirror is not None:
+        source = mirror / item.file
+        if not source.is_file():
+            raise FileNotFoundError(f"not in the mirror ({source})")
+    elif not item.download_url:
+        raise ValueError("the catalogue gives no download_url for it; use --from MIRROR")
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with atomic_file(target) as out:
         if mirror is not None:
-            source = mirror / item.file
-            if not source.is_file():
-                raise FileNotFoundError(f"not in the mirror ({source})")
-            shutil.copyfile(source, partial)
+            with (mirror / item.file).open("rb") as f:
+                shutil.copyfileobj(f, out)
         else:
-            if not item.download_url:
-                raise ValueError("the catalogue gives no download_url for it; use --from MIRROR")
-            _download(item.download_url, partial, timeout)
-        digest = sha256_file(partial)
-        os.replace(partial, target)
-        return digest
-    finally:
-        partial.unlink(missing_ok=True)
+            _download(item.download_url, out, timeout)
+    return sha256_file(target)
 
 
 def fetch_corpus(corpus_dir: Path, mirror: Path | None = None, timeout: float = 60.0
@@ -95,5 +94,5 @@ def fetch_corpus(corpus_dir: Path, mirror: Path | None = None, timeout: float = 
         lock[item.file] = {"sha256": digest, "source": str(mirror / item.file) if mirror
                            else item.download_url, "fetched": time.strftime("%Y-%m-%d")}
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    lock_path.write_text(json.dumps(lock, indent=2, sort_keys=True) + "\n")
+    write_atomic(lock_path, json.dumps(lock, indent=2, sort_keys=True) + "\n")
     return result

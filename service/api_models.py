@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from index.modes import Mode
 from service.engine import Passage
 
 MAX_QUESTION_CHARS = 2000
@@ -38,7 +39,7 @@ class AskRequest(BaseModel):
 
     question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS)
     k: int = Field(5, ge=1, le=MAX_K)
-    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    mode: Mode = "hybrid"
     filters: AskFilters | None = None
     max_context_tokens: int | None = Field(None, ge=1, le=MAX_CONTEXT_TOKENS)
 

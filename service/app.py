@@ -18,7 +18,14 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from index.embedder import ModelError
+from index.generations import BuildError, BuildLockedError, IndexNotFoundError, NoIndexLoadedError
+from index.manifest import ManifestError
+from index.modes import MODES
 from index.searcher import IndexSearcher
+from ingest.catalogue import CatalogueError
+from ingest.document import DocumentReadError
+from ingest.errors import PolicyQAError
 from service.api_models import (
     MAX_QUESTION_CHARS,
     AskFilters,
@@ -29,7 +36,8 @@ from service.api_models import (
     RebuildStatus,
 )
 from service.engine import AnswerEngine, QuestionError
-from service.settings import Settings
+from service.ranking.stages import StageError
+from service.settings import Settings, SettingsError
 
 log = logging.getLogger("policyqa.service")
 STATIC = Path(__file__).parent / "static"
@@ -39,6 +47,32 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+# Every project error the API can meet, as (HTTP status, JSON error code); a subclass not listed
+# takes its nearest listed base's entry. The one place where errors become statuses.
+ERROR_STATUS: dict[type[PolicyQAError], tuple[int, str]] = {
+    QuestionError: (422, "invalid_question"),
+    NoIndexLoadedError: (503, "no_index"),
+    IndexNotFoundError: (503, "no_index"),
+    ManifestError: (503, "index_unreadable"),
+    ModelError: (503, "model_unavailable"),
+    BuildLockedError: (409, "build_locked"),
+    BuildError: (500, "build_failed"),
+    DocumentReadError: (500, "document_unreadable"),
+    CatalogueError: (500, "catalogue_invalid"),
+    SettingsError: (500, "invalid_settings"),
+    StageError: (500, "invalid_ranking_stages"),
+    PolicyQAError: (500, "internal_error"),  # an error of a layer above the service (eval)
+}
+
+
+def error_status(exc: PolicyQAError) -> tuple[int, str]:
+    """The status and code for `exc`: its class's entry in ERROR_STATUS, or its nearest base's."""
+    for cls in type(exc).__mro__:
+        if cls in ERROR_STATUS:
+            return ERROR_STATUS[cls]  # type: ignore[index]
+    raise TypeError(f"{type(exc).__name__} is not a PolicyQAError")
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -129,8 +163,8 @@ class RebuildJob:
 
     def _corpus_dir(self) -> Path:
         searcher = self.engine.searcher
-        if searcher is not None and searcher.manifest.get("corpus"):
-            return Path(searcher.manifest["corpus"])
+        if searcher is not None and searcher.manifest.corpus:
+            return Path(searcher.manifest.corpus)
         return self.engine.settings.corpus_dir
 
     def status(self) -> RebuildStatus:
@@ -183,15 +217,11 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
 
     def answer(body: AskRequest) -> dict:
         filters = body.filters or AskFilters()
-        try:
-            result = engine.ask(body.question, k=body.k, mode=body.mode,
-                                document_ids=filters.document_ids,
-                                filters=filters.fields() or None,
-                                max_context_tokens=body.max_context_tokens)
-        except QuestionError as exc:
-            raise ApiError(422, "invalid_question", str(exc)) from None
-        except LookupError as exc:
-            raise ApiError(503, "no_index", str(exc)) from None
+        # QuestionError and NoIndexLoadedError become responses through ERROR_STATUS.
+        result = engine.ask(body.question, k=body.k, mode=body.mode,
+                            document_ids=filters.document_ids,
+                            filters=filters.fields() or None,
+                            max_context_tokens=body.max_context_tokens)
         data = asdict(result)
         data["index"] = {"generation": data.pop("generation"),
                          "documents": data.pop("documents"), "chunks": data.pop("chunks")}
@@ -205,7 +235,7 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
     @app.get("/v1/ask", response_model=AskResponse, tags=["questions"])
     def ask_get(q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS)],
                 k: Annotated[int, Query(ge=1, le=50)] = 5,
-                mode: Annotated[str, Query(pattern="^(hybrid|dense|lexical)$")] = "hybrid",
+                mode: Annotated[str, Query(pattern=f"^({'|'.join(MODES)})$")] = "hybrid",
                 document_id: Annotated[list[str] | None, Query()] = None) -> dict:
         """The same as POST /v1/ask, for links and quick checks."""
         return answer(AskRequest(question=q, k=k, mode=mode,  # type: ignore[arg-type]
@@ -222,7 +252,7 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
         known = {d.id for d in current.documents}
         if document_id not in known:
             raise ApiError(404, "not_found", f"no document {document_id!r}")
-        root = Path(current.manifest.get("corpus") or settings.corpus_dir).resolve()
+        root = Path(current.manifest.corpus or settings.corpus_dir).resolve()
         path = (root / document_id).resolve()
         if not path.is_relative_to(root) or not path.is_file():
             raise ApiError(404, "not_found", f"file for {document_id!r} is not available")
@@ -288,6 +318,13 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(PolicyQAError)
+    async def project_error(_: Request, exc: PolicyQAError) -> JSONResponse:
+        status, code = error_status(exc)
+        if status >= 500:
+            log.error("%s: %s", type(exc).__name__, exc)
+        return _error(status, code, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

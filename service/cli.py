@@ -10,11 +10,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TextIO
 
+from index.modes import MODES
+from ingest.errors import PolicyQAError
 from service.progress import progress_bars, progress_reporter
-from service.settings import Settings, SettingsError, load_settings
+from service.settings import Settings, load_settings
 
 
-class CliError(Exception):
+class CliError(PolicyQAError):
     """A failure to report in one line, with a non-zero exit code."""
 
 
@@ -155,17 +157,17 @@ def cmd_index_plan(args: argparse.Namespace) -> int:
     asked = time.time()
     plan = staged.plan(_builder(settings), settings.corpus_dir, shards=args.shards, full=args.full)
     if args.json:
-        print(json.dumps(plan, indent=2))
+        print(json.dumps(plan.to_dict(), indent=2))
         return 0
-    report = plan["report"]
-    if plan["created"] < asked:
-        print(f"a staged build is already pending (planned {time.ctime(plan['created'])}): "
+    report = plan.report
+    if plan.created < asked:
+        print(f"a staged build is already pending (planned {time.ctime(plan.created)}): "
               "resuming it")
-    print(f"staged build over {plan['corpus']}: {plan['chunks_to_embed']} chunks to embed in "
-          f"{plan['shards']} shards; read {report['read_documents']} documents, "
-          f"{report['unchanged_documents']} unchanged; reused {report['reused_chunks']} chunks")
+    print(f"staged build over {plan.corpus}: {plan.chunks_to_embed} chunks to embed in "
+          f"{plan.shards} shards; read {report.read_documents} documents, "
+          f"{report.unchanged_documents} unchanged; reused {report.reused_chunks} chunks")
     print("next: `policyqa index work --worker I --of N` for I = 0 .. N-1 (N at most "
-          f"{plan['shards']}), then `policyqa index finish`")
+          f"{plan.shards}), then `policyqa index finish`")
     return 0
 
 
@@ -232,12 +234,11 @@ def cmd_index_status(args: argparse.Namespace) -> int:
     status: dict = {"index_dir": str(settings.index_dir), "generation": None}
     if live is not None:
         manifest = read_manifest(live)
-        status.update({"generation": manifest["generation"], "documents": manifest["documents"],
-                       "chunks": manifest["chunks"], "model": manifest["model"],
-                       "corpus": manifest.get("corpus"),
-                       "chunking": manifest["fingerprint"]["chunking"],
-                       "truncated_chunks": manifest["truncated_chunks"],
-                       "skipped": manifest["skipped"], "warnings": manifest["warnings"]})
+        status.update({"generation": manifest.generation, "documents": manifest.documents,
+                       "chunks": manifest.chunks, "model": manifest.model,
+                       "corpus": manifest.corpus, "chunking": manifest.fingerprint.chunking,
+                       "truncated_chunks": manifest.truncated_chunks,
+                       "skipped": manifest.skipped, "warnings": manifest.warnings})
     status["staged_build"] = pending
     if args.json:
         print(json.dumps(status, indent=2))
@@ -396,7 +397,7 @@ def parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[common], help="ask a question")
     ask.add_argument("question")
     ask.add_argument("-k", type=int, default=5, help="passages to return, 1..50 (default 5)")
-    ask.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "lexical"])
+    ask.add_argument("--mode", default="hybrid", choices=list(MODES))
     ask.add_argument("--document", action="append", help="only this document id (repeatable)")
     ask.add_argument("--filter", action="append", metavar="NAME=VALUE",
                      help="jurisdiction, instrument_type or year (repeatable)")
@@ -427,7 +428,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("set", help="a PolicyQA JSONL file, a BEIR folder or a LegalBench-RAG "
                      "folder")
     run.add_argument("--corpus", type=Path, help="corpus folder for a JSONL set")
-    run.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "lexical", "all"])
+    run.add_argument("--mode", default="hybrid", choices=[*MODES, "all"])
     run.add_argument("--k", type=int, nargs="+", help="cut-offs to report")
     run.add_argument("--out", type=Path, help="write JSON, markdown and PNG reports here")
     run.add_argument("--limit", type=int, help="evaluate only the first N questions")
@@ -447,15 +448,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench_main(argv[1:])
     args = parser().parse_args(argv)
-    from index.builder import BuildError
-    from index.embedder import ModelError
-    from index.generations import BuildLockedError, IndexNotFoundError
-    from service.engine import QuestionError
-
     try:
         return args.func(args)
-    except (CliError, SettingsError, BuildError, BuildLockedError, IndexNotFoundError,
-            ModelError, QuestionError) as exc:
+    except PolicyQAError as exc:
         print(f"policyqa: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.embedder import Embedder, SentenceTransformerEmbedder
-from index.generations import current_generation
+from index.generations import NoIndexLoadedError, current_generation
 from index.searcher import MODES, ChunkFilter, IndexSearcher
 from ingest.catalogue import BUILTIN_CATALOGUE, Catalogue, catalogue_for, load_catalogue
+from ingest.errors import PolicyQAError
 from service.ranking.pipeline import Pipeline
 from service.ranking.stages import Citation, Passage
 from service.ranking.understand import understand
@@ -20,7 +21,7 @@ from service.settings import Settings
 __all__ = ["Answer", "AnswerEngine", "Citation", "Passage", "QuestionError", "load_embedder"]
 
 
-class QuestionError(ValueError):
+class QuestionError(PolicyQAError, ValueError):
     """The question or its options are not acceptable; the message says which and why."""
 
 
@@ -95,8 +96,8 @@ class AnswerEngine:
             # The old searcher is not closed: requests in flight may still be reading it, and
             # SQLite and mmap handles are released when the last reference goes.
             searcher = IndexSearcher(live, self.embedder)
-            if self._fixed_catalogue is None and searcher.manifest.get("corpus"):
-                self.catalogue = _default_catalogue(Path(searcher.manifest["corpus"]))
+            if self._fixed_catalogue is None and searcher.manifest.corpus:
+                self.catalogue = _default_catalogue(Path(searcher.manifest.corpus))
             self._searcher = searcher
             return True
 
@@ -116,7 +117,7 @@ class AnswerEngine:
             raise QuestionError(str(exc)) from None
         searcher = self._searcher  # one generation for the whole request
         if searcher is None:
-            raise LookupError("no index is loaded yet")
+            raise NoIndexLoadedError("no index is loaded yet: build one with `policyqa index build`")
         ctx = understand(question, searcher, self.catalogue, k=k, mode=mode, where=where,
                          max_context_tokens=max_context_tokens)
         passages = self.pipeline.passages(ctx)

@@ -16,6 +16,7 @@ from pydantic_settings import (
 )
 
 from ingest.chunker import ChunkSettings
+from ingest.errors import PolicyQAError
 
 # Today's ranking, stage by stage (service/ranking/): rerank and diversify slots left empty.
 DEFAULT_RANKING_STAGES: tuple[str, ...] = ("candidates", "fuse", "boost", "budget", "cite")
@@ -103,7 +104,7 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-class SettingsError(Exception):
+class SettingsError(PolicyQAError):
     """The settings are invalid; the message names the setting."""
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from index.chunk_store import StoredChunk
 from index.searcher import ChunkFilter, IndexSearcher
 from ingest.catalogue import Catalogue
+from ingest.errors import PolicyQAError
 from service.provisions import ProvisionReference
 
 FUSED = "fused"  # the source of a candidate once the retrievers' rankings are combined
@@ -120,7 +121,7 @@ class QueryContext:
         return out
 
 
-class StageError(ValueError):
+class StageError(PolicyQAError, ValueError):
     """A ranking stage's name or parameters are not acceptable; the message says which."""
 
 

@@ -173,5 +173,5 @@ def same_answers(a: list[list[tuple[int, float]]], b: list[list[tuple[int, float
 def plan_ids(index_dir: Path) -> list[int]:
     pending = staged.read_plan(index_dir)
     assert pending is not None
-    return [cid for s in range(pending["shards"])
+    return [cid for s in range(pending.shards)
             for cid in staged._shard_ids(staged.staged_dir(index_dir), s)]

@@ -122,7 +122,7 @@ def test_killed_build_leaves_previous_generation_live(shared_corpus, corpus, tmp
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     live = current_generation(index_dir)
-    if read_manifest(live)["generation"] == first.generation:
+    if read_manifest(live).generation == first.generation:
         searcher = IndexSearcher(live, embedder)
         assert searcher.chunk_count == first.chunks == searcher.store.count()
         assert rank(searcher, "smuggling of migrants by sea", k=1)

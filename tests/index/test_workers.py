@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 
 from index import staged
 from index.generations import current_generation, read_manifest
+from index.manifest import Fingerprint
 from index.searcher import IndexSearcher
 from service.ranking.pipeline import rank
 from tests.index import staged_helpers as h
@@ -45,7 +47,8 @@ def test_two_workers_give_the_sequential_builds_chunks_and_answers(corpus, tmp_p
     assert h.chunk_rows(tmp_path / "staged") == h.chunk_rows(tmp_path / "seq")
     assert h.same_answers(h.answers(tmp_path / "staged", embedder), h.answers(tmp_path / "seq", embedder))
     manifest = read_manifest(current_generation(tmp_path / "staged"))
-    assert manifest["chunks"] == report.chunks and manifest["staged_build"]["shards"] == 2
+    assert manifest.chunks == report.chunks and manifest.staged_build is not None \
+        and manifest.staged_build.shards == 2
     assert not staged.staged_dir(tmp_path / "staged").exists()
 
 
@@ -199,8 +202,9 @@ def test_a_plan_from_before_chunk_fields_still_completes_on_faiss(corpus, tmp_pa
 
 
 def test_a_milvus_worker_refuses_a_plan_of_another_store_format():
-    planned = {"fingerprint": {"model": "m", "dimension": 384, "chunking": "c", "store": "milvus"}}
-    mine = {**planned["fingerprint"], "store_format": 2}
+    planned = Fingerprint.from_dict({"model": "m", "dimension": 384, "chunking": "c",
+                                     "store": "milvus"})
+    mine = replace(planned, store_format=2)
     with pytest.raises(staged.BuildError, match="store_format 1.*index abandon"):
         staged._check_fingerprint(planned, mine, "worker")
-    staged._check_fingerprint({"fingerprint": mine}, mine, "worker")  # the same: accepted
+    staged._check_fingerprint(mine, mine, "worker")  # the same: accepted

@@ -16,6 +16,7 @@ import pytest
 
 from index.builder import IndexBuilder
 from index.generations import current_generation, read_manifest
+from index.manifest import Manifest
 from index.searcher import IndexSearcher
 from ingest.chunker import ChunkSettings
 from service.ranking.pipeline import rank
@@ -101,7 +102,7 @@ KILL_POINTS = [
     ("faiss-saved", False),        # all data files written, no manifest
     ("manifest-written", False),   # manifest written, nothing fsynced
     ("renamed", False),            # building-* renamed to gen-*, CURRENT not yet written
-    ("pointer-tmp", False),        # CURRENT.tmp written, not yet moved over CURRENT
+    ("pointer-tmp", False),        # CURRENT.partial written, not yet moved over CURRENT
     ("pointer-switched", True),    # CURRENT names the new generation; old ones not yet dropped
     ("dropping-old", True),        # the oldest generation half deleted
 ]
@@ -114,7 +115,7 @@ def _env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def base_index(shared_corpus, tmp_path_factory, embedder) -> tuple[Path, dict]:
+def base_index(shared_corpus, tmp_path_factory, embedder) -> tuple[Path, Manifest]:
     """Two generations over two documents: the second build drops none and embeds nothing."""
     root = tmp_path_factory.mktemp("faults")
     corpus = copy_documents(shared_corpus, root / "corpus", BASE)
@@ -134,10 +135,10 @@ def workspace(base_index, shared_corpus, tmp_path) -> tuple[Path, Path]:
 
 def assert_serves(index_dir: Path, embedder, generation: int, documents: int) -> None:
     live = current_generation(index_dir)
-    assert live is not None and read_manifest(live)["generation"] == generation
+    assert live is not None and read_manifest(live).generation == generation
     searcher = IndexSearcher(live, embedder)
     assert searcher.document_count == documents
-    assert searcher.store.count() == searcher.chunk_count == read_manifest(live)["chunks"]
+    assert searcher.store.count() == searcher.chunk_count == read_manifest(live).chunks
     hits = rank(searcher, BASE_QUESTION, k=3)
     assert hits[0].chunk.document_id == BASE[0]
     searcher.close()
@@ -156,7 +157,7 @@ def assert_next_build_completes(index_dir: Path, corpus: Path, embedder) -> None
 @pytest.mark.parametrize("point, switched", KILL_POINTS, ids=[p for p, _ in KILL_POINTS])
 def test_kill_9_during_build(point, switched, base_index, workspace, embedder):
     index_dir, corpus = workspace
-    previous = base_index[1]["generation"]
+    previous = base_index[1].generation
     proc = subprocess.run([sys.executable, "-c", DRIVER, str(index_dir), str(corpus), point],
                           env={**_env(), "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
                           timeout=180)
@@ -192,7 +193,7 @@ def assert_clear_error(proc: subprocess.CompletedProcess) -> None:
 
 def test_unwritable_index_folder(base_index, workspace, embedder):
     index_dir, corpus = workspace
-    previous = base_index[1]["generation"]
+    previous = base_index[1].generation
     index_dir.chmod(0o500)
     try:
         proc = _cli_build(index_dir, corpus, _drop_dac_override)
@@ -226,7 +227,7 @@ def _full_disk(limit: int):
 
 def test_full_disk(base_index, workspace, embedder):
     index_dir, corpus = workspace
-    previous = base_index[1]["generation"]
+    previous = base_index[1].generation
     proc = _cli_build(index_dir, corpus, _full_disk(48 * 1024))
     assert proc.returncode != 0
     assert_serves(index_dir, embedder, previous, 2)

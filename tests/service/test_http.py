@@ -42,9 +42,9 @@ def test_the_served_index_is_on_the_store_under_test(client, live_server, store_
 
     live = current_generation(live_server.index_dir)
     wanted = store_env.get("POLICYQA_VECTOR_STORE", "faiss")
-    assert read_manifest(live)["fingerprint"]["store"] == wanted
+    assert read_manifest(live).fingerprint.store == wanted
     assert (live / "milvus.json").exists() == (wanted == "milvus")
-    assert ask(client, question="refugee")["index"]["generation"] == read_manifest(live)["generation"]
+    assert ask(client, question="refugee")["index"]["generation"] == read_manifest(live).generation
 
 
 def test_refoulement_question_cites_article_33(client):

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from index.generations import NoIndexLoadedError
 from ingest.tokens import count_tokens
 from service.engine import AnswerEngine, QuestionError
 from service.ranking.pipeline import STAGES, Pipeline, rank, stage_from
@@ -118,5 +119,5 @@ def test_the_engine_still_refuses_bad_questions_and_answers_nothing_unloaded(eng
     with pytest.raises(QuestionError, match="unknown filter"):
         ready.ask("x", filters={"country": ["fr"]})
     unloaded = AnswerEngine(load_settings(index_dir=tmp_path), embedder=embedder)
-    with pytest.raises(LookupError, match="no index is loaded"):
+    with pytest.raises(NoIndexLoadedError, match="no index is loaded"):
         unloaded.ask("x")
