@@ -73,10 +73,8 @@ from index.generations import (
     current_generation,
     read_manifest,
 )
-from index.vector_store import (
-    ChunkFields,
-    VectorStore,
-    VectorStoreError,
+from index.stores.base import ChunkFields, StoreConfig, VectorStore, VectorStoreError
+from index.stores.factory import (
     create_store,
     load_store,
     reopen_store,
@@ -194,7 +192,7 @@ def plan(builder: IndexBuilder, corpus_dir: Path, shards: int, full: bool = Fals
                       "next_chunk_id": read.next_id, "report": read.report.to_dict()}
             _write_atomic(root / PLAN_FILE, json.dumps(result, indent=2))
         except (OSError, sqlite3.Error, VectorStoreError) as exc:
-            remove_build_folder(root / STAGED_GENERATION)
+            remove_build_folder(root / STAGED_GENERATION, builder.store_config)
             shutil.rmtree(root, ignore_errors=True)
             raise BuildError(f"index folder {builder.index_dir} could not be written "
                              f"({getattr(exc, 'strerror', None) or exc}); the previous "
@@ -209,13 +207,13 @@ def _check_same_corpus(pending: dict, corpus_dir: Path) -> None:
                          "with `policyqa index abandon`")
 
 
-def abandon(index_dir: Path) -> bool:
+def abandon(index_dir: Path, store_config: StoreConfig | None = None) -> bool:
     """Drops a pending (or dead) staged build and its store; False when there was none."""
     with locked(index_dir):
         root = staged_dir(index_dir)
         if not root.exists():
             return False
-        remove_build_folder(root / STAGED_GENERATION)
+        remove_build_folder(root / STAGED_GENERATION, store_config or StoreConfig())
         shutil.rmtree(root, ignore_errors=True)
         return True
 
@@ -234,13 +232,14 @@ def finish(builder: IndexBuilder) -> BuildReport:
             published = _published(builder, pending, root)
             if published is not None:
                 return published
-        missing = {s: n for s, n in _missing_per_shard(root, pending).items() if n}
+        missing = {s: n for s, n in _missing_per_shard(builder.store_config, root, pending).items()
+                   if n}
         if missing:
             raise BuildError("the staged build is not fully embedded: " + ", ".join(
                 f"shard {s} misses {n} of {pending['shard_sizes'][s]}"
                 for s, n in sorted(missing.items())) + "; run `policyqa index work` for them")
         try:
-            store = _finished_store(builder.store_kind, root, pending)
+            store = _finished_store(builder.store_config, root, pending)
             chunks = ChunkStore(folder / DB_FILE)
             _check_one_vector_each(store, chunks)
             read = CorpusRead(BuildReport(**pending["report"]), pending["next_chunk_id"], chunks,
@@ -281,8 +280,12 @@ def _published(builder: IndexBuilder, pending: dict, root: Path) -> BuildReport 
 
 def _check_fingerprint(pending: dict, mine: dict, who: str) -> None:
     planned = {"store_format": 1, **pending["fingerprint"]}  # plans from before store formats
-    differs = [k for k in ("model", "dimension", "chunking", "store", "store_format")
-               if planned.get(k) != mine.get(k)]
+    keys = ["model", "dimension", "chunking", "store", "store_format"]
+    if planned.get("store") == mine.get("store") and stored_in_files(str(mine.get("store"))):
+        # Workers of a store kept in files write vector files whatever its format, and the
+        # finish step reads a base store of an older format and writes the current one.
+        keys.remove("store_format")
+    differs = [k for k in keys if planned.get(k) != mine.get(k)]
     if differs:
         theirs = ", ".join(f"{k} {planned.get(k)!r}" for k in differs)
         ours = ", ".join(f"{k} {mine.get(k)!r}" for k in differs)
@@ -306,8 +309,8 @@ def _check_one_vector_each(store: VectorStore, chunks: ChunkStore) -> None:
 
 def _read_shard(root: Path, shard: int) -> list[ToEmbed]:
     with (root / "shards" / f"{_shard_name(shard)}.jsonl").open() as f:
-        # Plans from before fields have none: only file-kept stores (which keep no fields)
-        # can still take them, as _check_fingerprint makes sure.
+        # Plans from before fields have none: only file-kept stores (which take them from the
+        # chunk store when finishing) can still take them, as _check_fingerprint makes sure.
         return [ToEmbed(int(row["id"]), row["text"], int(row["tokens"]),
                         ChunkFields(**row.get("fields", {"document_id": ""})))
                 for row in map(json.loads, f)]
@@ -338,7 +341,7 @@ class _VectorFiles:
         return found & set(ids)
 
     def writer(self, shard: int) -> VectorWriter:
-        """Fields are not written: file-kept stores keep none."""
+        """Fields are not written: the finish step takes them from the chunk store."""
         folder = self.root / _shard_name(shard)
         folder.mkdir(parents=True, exist_ok=True)
         for partial in folder.glob("*.partial"):  # a batch being written when a worker died
@@ -366,13 +369,13 @@ class _StoreOutput:
         return self.store.add
 
 
-def _output(kind: str, root: Path) -> _VectorFiles | _StoreOutput:
-    store = reopen_store(kind, root / STAGED_GENERATION)
+def _output(config: StoreConfig, root: Path) -> _VectorFiles | _StoreOutput:
+    store = reopen_store(config, root / STAGED_GENERATION)
     return _VectorFiles(root) if store is None else _StoreOutput(store)
 
 
-def _missing_per_shard(root: Path, pending: dict) -> dict[int, int]:
-    output = _output(pending["fingerprint"]["store"], root)
+def _missing_per_shard(config: StoreConfig, root: Path, pending: dict) -> dict[int, int]:
+    output = _output(config.for_kind(pending["fingerprint"]["store"]), root)
     missing = {}
     for shard in range(pending["shards"]):
         ids = _shard_ids(root, shard)
@@ -380,21 +383,28 @@ def _missing_per_shard(root: Path, pending: dict) -> dict[int, int]:
     return missing
 
 
-def _finished_store(kind: str, root: Path, pending: dict) -> VectorStore:
+def _finished_store(config: StoreConfig, root: Path, pending: dict) -> VectorStore:
     """Milvus: the collection the workers wrote. FAISS: the base store plus every vector file,
-    each planned id once (a batch written twice by two runs of a worker counts once)."""
-    store = reopen_store(kind, root / STAGED_GENERATION)
+    each planned id once (a batch written twice by two runs of a worker counts once), with the
+    fields the plan's chunk store gives them (vector files hold none; a base store planned
+    before FAISS kept fields gets them the same way)."""
+    store = reopen_store(config, root / STAGED_GENERATION)
     if store is not None:
         return store
-    store = (load_store(kind, root / BASE_DIR) if (root / BASE_DIR).exists()
-             else create_store(kind, pending["fingerprint"]["dimension"]))
+    chunks = ChunkStore(root / STAGED_GENERATION / DB_FILE, readonly=True)
+    try:
+        fields = chunks.chunk_fields()
+    finally:
+        chunks.close()
+    store = (load_store(config, root / BASE_DIR, lambda: fields) if (root / BASE_DIR).exists()
+             else create_store(config, pending["fingerprint"]["dimension"]))
     files = _VectorFiles(root)
     for shard in range(pending["shards"]):
         wanted = set(_shard_ids(root, shard))
         for ids, vectors in files.batches(shard):
             keep = np.fromiter((int(i) in wanted for i in ids), dtype=bool, count=len(ids))
             wanted.difference_update(int(i) for i in ids)
-            store.add(ids[keep], vectors[keep])
+            store.add(ids[keep], vectors[keep], fields.fields_of(ids[keep]))
     return store
 
 
@@ -435,10 +445,11 @@ def shards_of(worker: int, of: int, shards: int) -> list[int]:
     return list(range(worker, shards, of))
 
 
-def work(index_dir: Path, embedder: Embedder, store_kind: str, worker: int, of: int,
+def work(index_dir: Path, embedder: Embedder, store_config: StoreConfig, worker: int, of: int,
          embed_batch: int = 256, progress: ShardProgress | None = None) -> WorkerReport:
     """Embeds this worker's shards of the pending plan; run again after a crash, it embeds only
     the chunks that have no vector yet."""
+    store_kind = store_config.kind
     if of < 1 or not 0 <= worker < of:
         raise BuildError(f"--worker must be between 0 and {of - 1} for --of {of}, got {worker}")
     started = time.perf_counter()
@@ -455,7 +466,7 @@ def work(index_dir: Path, embedder: Embedder, store_kind: str, worker: int, of: 
     if not report.shards:
         return report
     try:
-        output = _output(store_kind, root)
+        output = _output(store_config, root)
         for shard in report.shards:
             with _shard_lock(root, shard):
                 items = _read_shard(root, shard)

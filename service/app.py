@@ -116,7 +116,7 @@ class RebuildJob:
         settings = self.engine.settings
         try:
             builder = IndexBuilder(settings.index_dir, self.engine.embedder,
-                                   settings.chunk_settings(), store_kind=settings.vector_store)
+                                   settings.chunk_settings(), store_config=settings.store_config())
             corpus = self._corpus_dir()
             report = builder.build(corpus, full=full)
             self.engine.refresh()
