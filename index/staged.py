@@ -207,13 +207,14 @@ def _check_same_corpus(pending: dict, corpus_dir: Path) -> None:
                          "with `policyqa index abandon`")
 
 
-def abandon(index_dir: Path, store_config: StoreConfig | None = None) -> bool:
-    """Drops a pending (or dead) staged build and its store; False when there was none."""
+def abandon(index_dir: Path, store_config: StoreConfig) -> bool:
+    """Drops a pending (or dead) staged build and its store (reached with `store_config`);
+    False when there was none."""
     with locked(index_dir):
         root = staged_dir(index_dir)
         if not root.exists():
             return False
-        remove_build_folder(root / STAGED_GENERATION, store_config or StoreConfig())
+        remove_build_folder(root / STAGED_GENERATION, store_config)
         shutil.rmtree(root, ignore_errors=True)
         return True
 

@@ -192,8 +192,11 @@ class VectorStore(Protocol):
     """Inner-product search over L2-normalized vectors, each under a caller-chosen int64 id,
     with each vector's ChunkFields kept beside it for filtering."""
 
-    kind: str
-    dimension: int
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
 
     def add(self, ids: np.ndarray, vectors: np.ndarray,
             fields: Sequence[ChunkFields] | None = None) -> None:

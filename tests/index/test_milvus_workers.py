@@ -125,7 +125,8 @@ def test_killed_builds_leave_no_collection_behind(prefix, shared_corpus, tmp_pat
     # An abandoned staged build drops its collection too.
     staged.plan(h.builder(index_dir, embedder, "milvus"), corpus, shards=2)
     assert len(_collections(prefix)) == 3
-    assert staged.abandon(index_dir) and _collections(prefix) == _named(*index_dir.glob("gen-*"))
+    assert staged.abandon(index_dir, h.store_config("milvus"))
+    assert _collections(prefix) == _named(*index_dir.glob("gen-*"))
 
 
 KILLED_BUILD = r"""
