@@ -172,8 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     from index.stores.factory import create_store, load_store
     from service.settings import load_settings
 
-    config = load_settings().store_config()
-    if "POLICYQA_MILVUS_PREFIX" not in os.environ:  # the bench's collections, dropped after
+    settings = load_settings()
+    config = settings.store_config()
+    if "milvus_prefix" not in settings.model_fields_set:  # the bench's own collections
         config = replace(config, milvus_prefix=f"policyqa_bench_{uuid.uuid4().hex[:8]}")
     t = time.perf_counter()
     real, queries = real_vectors(args.corpus, args.real)
