@@ -136,8 +136,8 @@ class StoreConfig:
 
 class FieldColumns:
     """Every chunk's fields as columns: `ids` (int64), and per id a code into `table`, the
-    distinct ChunkFields (one per document, mostly). Where a store that keeps no fields of its
-    own (a generation written before stores kept them) gets them, from the chunk store."""
+    distinct ChunkFields (one per document, mostly). What a store that keeps no fields of its
+    own (a generation written before stores kept them) is given, from the chunk store."""
 
     def __init__(self, ids: np.ndarray, codes: np.ndarray, table: Sequence[ChunkFields]) -> None:
         self.ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
