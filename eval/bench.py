@@ -190,7 +190,7 @@ def run_ingest(backend: str, corpus: Path, work: Path) -> IngestResult:
     batch = max(settings.embed_batch_size, 64)  # as service.cli.build_index does
     timed = TimedEmbedder(embedder)
     builder = IndexBuilder(index_dir, timed, settings.chunk_settings(),
-                           store_kind=settings.vector_store, embed_batch=batch)
+                           store_config=settings.store_config(), embed_batch=batch)
     with PeakRss() as rss:
         report = builder.build(corpus, full=True)
     inline = timed.seconds
@@ -319,8 +319,7 @@ EF_SWEEP = (64, 128, 256, 512)
 
 def exact_top(store, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """Brute-force top k ids and scores over the store's live vectors, per query."""
-    ids, vectors = store._live_ids_and_vectors() if store.tombstones else \
-        (store._stored_ids(), store._storage())
+    ids, vectors = store.live_vectors()
     scores = queries @ vectors.T
     top = np.argsort(-scores, axis=1)[:, :k]
     return ids[top], np.take_along_axis(scores, top, axis=1)
@@ -368,13 +367,14 @@ def hnsw_sweep(store, queries: np.ndarray) -> list[dict]:
 
 def flat_vs_hnsw(store, queries: np.ndarray) -> dict:
     """Vector search alone on both index types over the same vectors, side by side."""
-    from index.faiss_store import FaissStore
+    from index.stores.faiss_store import FaissStore
 
     other_type = "flat" if store.current_type == "hnsw" else "hnsw"
     other = FaissStore(store.dimension, index_type=other_type)
-    ids, vectors = store._live_ids_and_vectors()
+    ids, vectors = store.live_vectors()
+    fields = store.fields_of(ids)
     started = time.perf_counter()
-    other.add(ids, vectors)
+    other.add(ids, vectors, fields)
     built = time.perf_counter() - started
     del vectors
     stores = {store.current_type: store, other_type: other}
@@ -554,7 +554,7 @@ def memory_table(results: list[dict], command: str) -> str:
 
 
 def recall_table(results: list[dict], command: str) -> str:
-    from index.faiss_store import HNSW_EF_SEARCH, HNSW_M, HNSW_THRESHOLD
+    from index.stores.faiss_store import HNSW_EF_SEARCH, HNSW_M, HNSW_THRESHOLD
 
     rows = []
     for r in results:

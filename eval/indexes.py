@@ -16,7 +16,7 @@ from index.chunk_store import DB_FILE, ChunkStore
 from index.embedder import Embedder
 from index.generations import current_generation, read_manifest
 from index.manifest import FORMAT_VERSION
-from index.vector_store import store_format
+from index.stores.factory import store_format
 from ingest.document import sha256_bytes
 from ingest.pipeline import discover, read_bytes
 from service.settings import Settings
@@ -74,9 +74,9 @@ def store_problem(index_dir: Path, settings: Settings) -> str | None:
     if kind != settings.vector_store:
         return f"{live} was built on the {kind} store, not {settings.vector_store}"
     if kind == "milvus":
-        from index.milvus_store import MilvusStore
+        from index.stores.milvus_store import MilvusStore
 
-        return MilvusStore.missing(live)
+        return MilvusStore.missing(settings.store_config(), live)
     return None
 
 
@@ -96,7 +96,7 @@ def build_cached(name: str, corpus_dir: Path, content_key: str, settings: Settin
     index_dir.mkdir(parents=True, exist_ok=True)
     print(f"building an index over {corpus_dir} into {index_dir} ...", file=sys.stderr)
     builder = IndexBuilder(index_dir, embedder, settings.chunk_settings(),
-                           store_kind=settings.vector_store,
+                           store_config=settings.store_config(),
                            embed_batch=max(settings.embed_batch_size, 64))
     report = builder.build(corpus_dir)
     print(f"built {report.documents} documents, {report.chunks} chunks in {report.seconds:.0f} s"

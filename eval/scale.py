@@ -10,9 +10,9 @@ the real IndexBuilder): chunk j is a copy of real chunk j % B in replica r = j /
   not exact multiples), and a vector mixed from the real one, another random real one and
   Gaussian noise, renormalized (embedding-like: it lies near the real data, unlike random
   Gaussian vectors, whose HNSW recall means nothing).
-- Then the same classes as a build write the generation: ChunkStore (SQLite), FaissStore (its
-  `faiss_index` setting decides flat or HNSW), Bm25Index, and `publish` with the real manifest's
-  fingerprint, so `policyqa serve` opens it like any other.
+- Then the same classes as a build write the generation: ChunkStore (SQLite), FaissStore (the
+  `faiss_index` setting decides flat or HNSW; fields from the chunk store), Bm25Index, and
+  `publish` with the real manifest's fingerprint, so `policyqa serve` opens it like any other.
 
 Run as `python -m eval.scale --source GEN_FOLDER --index-dir DIR --chunks N`; prints JSON.
 """
@@ -32,9 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from index.chunk_store import DB_FILE, ChunkStore
-from index.faiss_store import FaissStore
 from index.generations import new_build_folder, publish, read_manifest
 from index.lexical import Bm25Index
+from index.stores.base import StoreConfig
+from index.stores.faiss_store import FaissStore
 
 REPLICA_SEPARATOR = "#r"
 WORD_SWAP_RATE = 0.15
@@ -93,11 +94,10 @@ def _source_rows(source: Path) -> tuple[list[tuple], list[tuple], list[str]]:
 
 def _source_vectors(source: Path, chunk_ids: list[int]) -> np.ndarray:
     """The real generation's vectors in chunk-id order."""
-    store = FaissStore.load(source)
-    stored = store._stored_ids()
+    stored, vectors = FaissStore.load(StoreConfig(), source).live_vectors()
     order = np.argsort(stored)
     positions = order[np.searchsorted(stored, np.asarray(chunk_ids), sorter=order)]
-    return np.ascontiguousarray(store._storage()[positions])
+    return np.ascontiguousarray(vectors[positions])
 
 
 def _write_chunks(new: ChunkStore, documents: list[tuple], chunks: list[tuple],
@@ -126,8 +126,10 @@ def _write_chunks(new: ChunkStore, documents: list[tuple], chunks: list[tuple],
     new.commit()
 
 
-def write_scaled_generation(source: Path, index_dir: Path, n: int, seed: int = 0) -> dict:
-    """Publishes a generation of n chunks made from `source` (see the module docstring)."""
+def write_scaled_generation(source: Path, index_dir: Path, n: int, seed: int = 0,
+                            store_config: StoreConfig | None = None) -> dict:
+    """Publishes a generation of n chunks made from `source` (see the module docstring), with a
+    FAISS store as `store_config` (the settings') asks."""
     started = time.perf_counter()
     documents, chunks, columns = _source_rows(source)
     stride = max(r[0] for r in chunks) + 1
@@ -141,10 +143,12 @@ def write_scaled_generation(source: Path, index_dir: Path, n: int, seed: int = 0
         ids.append(cid)
         texts.append(text)
     rows_done = time.perf_counter()
-    store = FaissStore(vectors.shape[1])
+    store = FaissStore.create(store_config or StoreConfig(), vectors.shape[1])
+    fields = new.chunk_fields()
     done = 0
     for batch in embedding_like_batches(vectors, n, seed):
-        store.add(np.asarray(ids[done:done + len(batch)], dtype=np.int64), batch)
+        batch_ids = np.asarray(ids[done:done + len(batch)], dtype=np.int64)
+        store.add(batch_ids, batch, fields.fields_of(batch_ids))
         done += len(batch)
     store.save(folder)  # converts to HNSW here when the setting says so at this size
     vectors_done = time.perf_counter()
@@ -177,7 +181,8 @@ def folder_sizes(generation: Path) -> dict[str, int]:
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() \
             else 0
 
-    return {"vectors": size(generation / "vectors.faiss") + size(generation / "tombstones.npy"),
+    vectors = ("vectors.faiss", "tombstones.npy", "fields.npy", "fields.json")
+    return {"vectors": sum(size(generation / name) for name in vectors),
             "metadata": size(generation / DB_FILE), "bm25": size(generation / "bm25")}
 
 
@@ -189,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     args.index_dir.mkdir(parents=True, exist_ok=True)
-    print(json.dumps(write_scaled_generation(args.source, args.index_dir, args.chunks, args.seed)))
+    from service.settings import load_settings
+
+    print(json.dumps(write_scaled_generation(args.source, args.index_dir, args.chunks, args.seed,
+                                             load_settings().store_config())))
     return 0
 
 

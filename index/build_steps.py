@@ -16,7 +16,7 @@ import numpy as np
 
 from index.chunk_store import DB_FILE, ChunkStore, DocumentRecord
 from index.generations import BuildError, read_manifest
-from index.vector_store import ChunkFields, VectorStore, VectorStoreError
+from index.stores.base import ChunkFields, VectorStore, VectorStoreError
 from ingest.catalogue import Instrument
 from ingest.chunker import Chunk
 from ingest.document import Document, sha256_bytes

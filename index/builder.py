@@ -38,9 +38,8 @@ from index.generations import (
 )
 from index.lexical import Bm25Index
 from index.manifest import Fingerprint, Manifest, StagedBuild
-from index.vector_store import (
-    ChunkFields,
-    VectorStore,
+from index.stores.base import ChunkFields, StoreConfig, VectorStore
+from index.stores.factory import (
     create_store,
     discard_build_stores,
     discard_store,
@@ -205,12 +204,13 @@ class _Embedding:
 
 class IndexBuilder:
     def __init__(self, index_dir: Path, embedder: Embedder, settings: ChunkSettings,
-                 store_kind: str = "faiss", embed_batch: int = 256,
+                 store_config: StoreConfig | None = None, embed_batch: int = 256,
                  progress: Progress | None = None) -> None:
         self.index_dir = index_dir
         self.embedder = embedder
         self.settings = settings
-        self.store_kind = store_kind
+        self.store_config = store_config or StoreConfig()
+        self.store_kind = self.store_config.kind
         self.embed_batch = embed_batch
         self.progress = progress or (lambda stage, done, total: None)
         self.chunker = StructureChunker(settings, embedder.count_tokens, embedder.max_tokens)
@@ -229,10 +229,11 @@ class IndexBuilder:
         with self.locked():
             self.refuse_pending_staged()
             with write_failures(cannot_write(self.index_dir), errors=(OSError,)):
-                folder = new_build_folder(self.index_dir, on_discard=discard_build_stores)
+                folder = new_build_folder(self.index_dir, on_discard=self.discard_build_stores)
                 base = self.base(full)
             # A full disk or a vanished folder: free what this build wrote, keep the live one.
-            with write_failures(not_written(self.index_dir), lambda: remove_build_folder(folder)):
+            with write_failures(not_written(self.index_dir),
+                                lambda: remove_build_folder(folder, self.store_config)):
                 store = self.open_store(base, folder)
                 shared = _LockedStore(store)
                 sink = _Embedding(self, shared)
@@ -265,7 +266,7 @@ class IndexBuilder:
                              "`policyqa index build --workers N` (or `index work` and `index "
                              "finish`), or drop it with `policyqa index abandon`")
         if staged.exists():
-            remove_staged(staged)
+            remove_staged(staged, self.store_config)
 
     def base(self, full: bool) -> BuildBase:
         previous = current_generation(self.index_dir)
@@ -282,8 +283,8 @@ class IndexBuilder:
         """The build's store: a copy of the previous generation's, or a new one; a store kept
         outside the folders names itself in `folder` at once (see new_build_folder)."""
         if base.previous is not None:
-            return fork_store(self.store_kind, base.previous, folder)
-        return create_store(self.store_kind, self.embedder.dimension, folder)
+            return fork_store(self.store_config, base.previous, folder)
+        return create_store(self.store_config, self.embedder.dimension, folder)
 
     def read_corpus(self, folder: Path, corpus_dir: Path, catalogue: Catalogue, base: BuildBase,
                     store: VectorStore, sink: ChunkSink) -> CorpusRead:
@@ -355,9 +356,21 @@ class IndexBuilder:
                             skipped=report.skipped, truncated_chunks=report.truncated_chunks,
                             warnings=index_warnings, created=time.time(),
                             staged_build=staged_build)
-        live = publish(self.index_dir, folder, manifest, on_discard=_discard_generation_store)
+        live = publish(self.index_dir, folder, manifest, on_discard=self.discard_generation_store)
         report.generation = read_manifest(live).generation
         return report
+
+    def discard_build_stores(self, folder: Path) -> None:
+        discard_build_stores(self.store_config, folder)
+
+    def discard_generation_store(self, generation: Path) -> None:
+        """Frees an old generation's store (e.g. drops its Milvus collection) before it is
+        removed."""
+        try:
+            kind = read_manifest(generation).fingerprint.store
+        except (OSError, ValueError):
+            return  # an incomplete or foreign folder: nothing to free but its files
+        discard_store(self.store_config.for_kind(kind), generation)
 
     @staticmethod
     def _skip(report: BuildReport, source: SourceFile, reason: str,
@@ -388,28 +401,19 @@ def locked(index_dir: Path) -> Iterator[None]:
         yield
 
 
-def remove_build_folder(folder: Path) -> None:
+def remove_build_folder(folder: Path, store_config: StoreConfig) -> None:
     """Removes an unfinished build's folder, freeing its store first where it names one."""
     try:
-        discard_build_stores(folder)
+        discard_build_stores(store_config, folder)
     except Exception:  # noqa: BLE001 - on error paths the first error is the one to report
         pass
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def remove_staged(root: Path) -> None:
+def remove_staged(root: Path, store_config: StoreConfig) -> None:
     """Removes a staged build's folder, freeing the store of its generation first."""
-    remove_build_folder(root / STAGED_GENERATION)
+    remove_build_folder(root / STAGED_GENERATION, store_config)
     shutil.rmtree(root, ignore_errors=True)
-
-
-def _discard_generation_store(generation: Path) -> None:
-    """Frees an old generation's store (e.g. drops its Milvus collection) before it is removed."""
-    try:
-        kind = read_manifest(generation).fingerprint.store
-    except (OSError, ValueError):
-        return  # an incomplete or foreign folder: nothing to free but its files
-    discard_store(kind, generation)
 
 
 __all__ = ["BuildError", "BuildReport", "IndexBuilder", "Skipped", "ToEmbed", "embed_sorted"]

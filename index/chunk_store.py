@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.stores.base import ChunkFields, FieldColumns
 from ingest.chunker import Chunk
 from ingest.document import Document
 
@@ -150,6 +151,15 @@ class ChunkStore:
         marks = ",".join("?" * len(ids))
         return [r[0] for r in self.db.execute(
             f"SELECT id FROM chunks WHERE document_id IN ({marks})", ids)]
+
+    def chunk_fields(self) -> FieldColumns:
+        """Every chunk's filter fields (its document's, from the catalogue metadata), for a
+        vector store of a format that keeps none of its own."""
+        ids: dict[str, list[int]] = {}
+        for chunk_id, document_id in self.db.execute("SELECT id, document_id FROM chunks"):
+            ids.setdefault(document_id, []).append(chunk_id)
+        return FieldColumns.of_documents((ChunkFields.of(d.id, d.metadata), ids.get(d.id, []))
+                                         for d in self.documents())
 
     def document_hashes(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT id, content_hash FROM documents"))

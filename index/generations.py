@@ -24,7 +24,6 @@ from pathlib import Path
 
 from index.manifest import Manifest, ManifestError
 from ingest.errors import PolicyQAError
-from ingest.files import atomic_file as atomic_file  # re-exported: the stores write with it
 from ingest.files import fsync_dir, write_atomic
 
 CURRENT_FILE = "CURRENT"

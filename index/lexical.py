@@ -9,7 +9,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from index.vector_store import positions_of
+from index.stores.base import positions_of
 
 LEXICAL_DIR = "bm25"
 _IDS_FILE = "chunk_ids.npy"

@@ -11,7 +11,8 @@ from index.embedder import Embedder
 from index.generations import IndexNotFoundError, current_generation, read_manifest
 from index.lexical import Bm25Index
 from index.modes import MODES, Mode
-from index.vector_store import FILTER_FIELDS, ChunkFields, ChunkFilter, load_store
+from index.stores.base import FILTER_FIELDS, ChunkFields, ChunkFilter, StoreConfig
+from index.stores.factory import load_store
 
 __all__ = ["FILTER_FIELDS", "MODES", "ChunkFilter", "IndexSearcher", "Mode"]
 
@@ -19,7 +20,10 @@ __all__ = ["FILTER_FIELDS", "MODES", "ChunkFilter", "IndexSearcher", "Mode"]
 class IndexSearcher:
     """A loaded, read-only generation. Safe to share between threads."""
 
-    def __init__(self, generation: Path, embedder: Embedder) -> None:
+    def __init__(self, generation: Path, embedder: Embedder,
+                 store_config: StoreConfig | None = None) -> None:
+        """`store_config`: how to reach the vector store (e.g. the Milvus server); the kind is
+        the one the generation was built on."""
         self.path = generation
         self.manifest = read_manifest(generation)
         fingerprint = self.manifest.fingerprint
@@ -28,8 +32,10 @@ class IndexSearcher:
                 f"index {generation} was built with {fingerprint.model!r}, "
                 f"but the service embeds with {embedder.name!r}: rebuild the index")
         self.embedder = embedder
-        self.store = load_store(fingerprint.store, generation)
         self.chunks = ChunkStore(generation / DB_FILE, readonly=True)
+        # A generation whose store keeps no fields (an older format) gets the chunk store's.
+        self.store = load_store((store_config or StoreConfig()).for_kind(fingerprint.store),
+                                generation, fields=self.chunks.chunk_fields)
         self.lexical = Bm25Index.load(generation)
         self.generation: int = self.manifest.generation
         self.documents: list[DocumentRecord] = self.chunks.documents()
@@ -39,11 +45,12 @@ class IndexSearcher:
         self._sections: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
 
     @classmethod
-    def open(cls, index_dir: Path, embedder: Embedder) -> IndexSearcher:
+    def open(cls, index_dir: Path, embedder: Embedder,
+             store_config: StoreConfig | None = None) -> IndexSearcher:
         generation = current_generation(index_dir)
         if generation is None:
             raise IndexNotFoundError(f"no index in {index_dir}: run `policyqa index build`")
-        return cls(generation, embedder)
+        return cls(generation, embedder, store_config)
 
     def close(self) -> None:
         self.chunks.close()
@@ -57,24 +64,19 @@ class IndexSearcher:
         return cached
 
     def allowed_ids(self, where: ChunkFilter | None) -> np.ndarray | None:
-        """Chunk ids passing a filter (None: nothing is filtered), from the chunk store."""
+        """Chunk ids passing a filter (None: nothing is filtered), from the chunk store: for
+        BM25 and boosts (the vector store filters on its own fields)."""
         if where is None:
             return None
         docs = [f.document_id for f in self._fields if where.matches(f)]
         return np.asarray(self.chunks.chunk_ids_where(docs), dtype=np.int64)
 
-    def dense(self, query: str | np.ndarray, k: int, where: ChunkFilter | None = None,
-              allowed: np.ndarray | None = None) -> list[int]:
-        """Chunk ids nearest a question (or its already encoded vector). A store that keeps
-        fields filters by `where` itself; other stores get the ids passing it (`allowed`, when
-        already resolved)."""
+    def dense(self, query: str | np.ndarray, k: int, where: ChunkFilter | None = None
+              ) -> list[int]:
+        """Chunk ids nearest a question (or its already encoded vector) among those passing
+        `where`, in (score desc, id asc) order."""
         vector = self.embedder.encode_query(query) if isinstance(query, str) else query
-        if where is None or self.store.keeps_fields:
-            ids, scores = self.store.search(vector, k, where=where)
-        else:
-            if allowed is None:
-                allowed = self.allowed_ids(where)
-            ids, scores = self.store.search(vector, k, allowed)
+        ids, scores = self.store.search(vector, k, where)
         # Equal scores (the same paragraph in two copies of a treaty) in chunk id order: stores
         # break ties differently, and answers should not depend on which store holds the vectors.
         return [int(ids[i]) for i in np.lexsort((ids, -scores))]

@@ -80,9 +80,8 @@ from index.manifest import (
     check_version,
     known_fields,
 )
-from index.vector_store import (
-    ChunkFields,
-    VectorStore,
+from index.stores.base import ChunkFields, StoreConfig, VectorStore
+from index.stores.factory import (
     create_store,
     load_store,
     reopen_store,
@@ -225,7 +224,8 @@ def plan(builder: IndexBuilder, corpus_dir: Path, shards: int, full: bool = Fals
             return pending
         builder.refuse_pending_staged()  # frees a killed coordinator's folder
         root = staged_dir(builder.index_dir)
-        with write_failures(not_written(builder.index_dir), lambda: remove_staged(root)):
+        with write_failures(not_written(builder.index_dir),
+                            lambda: remove_staged(root, builder.store_config)):
             folder = root / STAGED_GENERATION
             folder.mkdir(parents=True)
             base: BuildBase = builder.base(full)
@@ -250,13 +250,14 @@ def _check_same_corpus(pending: Plan, corpus_dir: Path) -> None:
                          "with `policyqa index abandon`")
 
 
-def abandon(index_dir: Path) -> bool:
-    """Drops a pending (or dead) staged build and its store; False when there was none."""
+def abandon(index_dir: Path, store_config: StoreConfig) -> bool:
+    """Drops a pending (or dead) staged build and its store (reached with `store_config`);
+    False when there was none."""
     with locked(index_dir):
         root = staged_dir(index_dir)
         if not root.exists():
             return False
-        remove_staged(root)
+        remove_staged(root, store_config)
         return True
 
 
@@ -274,7 +275,8 @@ def finish(builder: IndexBuilder) -> BuildReport:
             published = _published(builder, pending, root)
             if published is not None:
                 return published
-        missing = {s: n for s, n in _missing_per_shard(root, pending).items() if n}
+        missing = {s: n for s, n in _missing_per_shard(builder.store_config, root, pending).items()
+                   if n}
         if missing:
             raise BuildError("the staged build is not fully embedded: " + ", ".join(
                 f"shard {s} misses {n} of {pending.shard_sizes[s]}"
@@ -283,7 +285,7 @@ def finish(builder: IndexBuilder) -> BuildReport:
                 f"the staged build could not be finished ({reason}); the previous generation "
                 "is still live: run `policyqa index finish` again, or drop the staged build "
                 "with `policyqa index abandon`")):
-            store = _finished_store(builder.store_kind, root, pending)
+            store = _finished_store(builder.store_config, root, pending)
             chunks = ChunkStore(folder / DB_FILE)
             _check_one_vector_each(store, chunks)
             read = CorpusRead(pending.build_report(), pending.next_chunk_id, chunks,
@@ -322,6 +324,10 @@ def _built_by(manifest: Manifest, pending: Plan) -> bool:
 
 def _check_fingerprint(planned: Fingerprint, mine: Fingerprint, who: str) -> None:
     differs = planned.differences(mine)
+    if planned.store == mine.store and stored_in_files(mine.store):
+        # Workers of a store kept in files write vector files whatever its format, and the
+        # finish step reads a base store of an older format and writes the current one.
+        differs = [k for k in differs if k != "store_format"]
     if differs:
         theirs = ", ".join(f"{k} {getattr(planned, k)!r}" for k in differs)
         ours = ", ".join(f"{k} {getattr(mine, k)!r}" for k in differs)
@@ -345,8 +351,8 @@ def _check_one_vector_each(store: VectorStore, chunks: ChunkStore) -> None:
 
 def _read_shard(root: Path, shard: int) -> list[ToEmbed]:
     with (root / "shards" / f"{_shard_name(shard)}.jsonl").open(encoding="utf-8") as f:
-        # Plans from before fields have none: only file-kept stores (which keep no fields)
-        # can still take them, as _check_fingerprint makes sure.
+        # Plans from before fields have none: only file-kept stores (which take them from the
+        # chunk store when finishing) can still take them, as _check_fingerprint makes sure.
         return [ToEmbed(int(row["id"]), row["text"], int(row["tokens"]),
                         ChunkFields(**row.get("fields", {"document_id": ""})))
                 for row in map(json.loads, f)]
@@ -377,7 +383,7 @@ class _VectorFiles:
         return found & set(ids)
 
     def writer(self, shard: int) -> VectorWriter:
-        """Fields are not written: file-kept stores keep none."""
+        """Fields are not written: the finish step takes them from the chunk store."""
         folder = self.root / _shard_name(shard)
         folder.mkdir(parents=True, exist_ok=True)
         for partial in folder.glob("*" + PARTIAL_SUFFIX):  # a batch being written when a worker died
@@ -405,13 +411,13 @@ class _StoreOutput:
         return self.store.add
 
 
-def _output(kind: str, root: Path) -> _VectorFiles | _StoreOutput:
-    store = reopen_store(kind, root / STAGED_GENERATION)
+def _output(config: StoreConfig, root: Path) -> _VectorFiles | _StoreOutput:
+    store = reopen_store(config, root / STAGED_GENERATION)
     return _VectorFiles(root) if store is None else _StoreOutput(store)
 
 
-def _missing_per_shard(root: Path, pending: Plan) -> dict[int, int]:
-    output = _output(pending.fingerprint.store, root)
+def _missing_per_shard(config: StoreConfig, root: Path, pending: Plan) -> dict[int, int]:
+    output = _output(config.for_kind(pending.fingerprint.store), root)
     missing = {}
     for shard in range(pending.shards):
         ids = _shard_ids(root, shard)
@@ -419,21 +425,28 @@ def _missing_per_shard(root: Path, pending: Plan) -> dict[int, int]:
     return missing
 
 
-def _finished_store(kind: str, root: Path, pending: Plan) -> VectorStore:
+def _finished_store(config: StoreConfig, root: Path, pending: Plan) -> VectorStore:
     """Milvus: the collection the workers wrote. FAISS: the base store plus every vector file,
-    each planned id once (a batch written twice by two runs of a worker counts once)."""
-    store = reopen_store(kind, root / STAGED_GENERATION)
+    each planned id once (a batch written twice by two runs of a worker counts once), with the
+    fields the plan's chunk store gives them (vector files hold none; a base store planned
+    before FAISS kept fields gets them the same way)."""
+    store = reopen_store(config, root / STAGED_GENERATION)
     if store is not None:
         return store
-    store = (load_store(kind, root / BASE_DIR) if (root / BASE_DIR).exists()
-             else create_store(kind, pending.fingerprint.dimension))
+    chunks = ChunkStore(root / STAGED_GENERATION / DB_FILE, readonly=True)
+    try:
+        fields = chunks.chunk_fields()
+    finally:
+        chunks.close()
+    store = (load_store(config, root / BASE_DIR, lambda: fields) if (root / BASE_DIR).exists()
+             else create_store(config, pending.fingerprint.dimension))
     files = _VectorFiles(root)
     for shard in range(pending.shards):
         wanted = set(_shard_ids(root, shard))
         for ids, vectors in files.batches(shard):
             keep = np.fromiter((int(i) in wanted for i in ids), dtype=bool, count=len(ids))
             wanted.difference_update(int(i) for i in ids)
-            store.add(ids[keep], vectors[keep])
+            store.add(ids[keep], vectors[keep], fields.fields_of(ids[keep]))
     return store
 
 
@@ -474,10 +487,11 @@ def shards_of(worker: int, of: int, shards: int) -> list[int]:
     return list(range(worker, shards, of))
 
 
-def work(index_dir: Path, embedder: Embedder, store_kind: str, worker: int, of: int,
+def work(index_dir: Path, embedder: Embedder, store_config: StoreConfig, worker: int, of: int,
          embed_batch: int = 256, progress: ShardProgress | None = None) -> WorkerReport:
     """Embeds this worker's shards of the pending plan; run again after a crash, it embeds only
     the chunks that have no vector yet."""
+    store_kind = store_config.kind
     if of < 1 or not 0 <= worker < of:
         raise BuildError(f"--worker must be between 0 and {of - 1} for --of {of}, got {worker}")
     started = time.perf_counter()
@@ -495,7 +509,7 @@ def work(index_dir: Path, embedder: Embedder, store_kind: str, worker: int, of: 
         return report
     with write_failures(lambda reason: f"worker {worker} of {of} failed: {reason}; run it "
                         "again to resume"):
-        output = _output(store_kind, root)
+        output = _output(store_config, root)
         for shard in report.shards:
             with _shard_lock(root, shard):
                 items = _read_shard(root, shard)

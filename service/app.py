@@ -23,6 +23,7 @@ from index.generations import BuildError, BuildLockedError, IndexNotFoundError, 
 from index.manifest import ManifestError
 from index.modes import MODES
 from index.searcher import IndexSearcher
+from index.stores.base import VectorStoreError
 from ingest.catalogue import CatalogueError
 from ingest.document import DocumentReadError
 from ingest.errors import PolicyQAError
@@ -57,6 +58,7 @@ ERROR_STATUS: dict[type[PolicyQAError], tuple[int, str]] = {
     IndexNotFoundError: (503, "no_index"),
     ManifestError: (503, "index_unreadable"),
     ModelError: (503, "model_unavailable"),
+    VectorStoreError: (503, "store_unavailable"),
     BuildLockedError: (409, "build_locked"),
     BuildError: (500, "build_failed"),
     DocumentReadError: (500, "document_unreadable"),
@@ -150,7 +152,7 @@ class RebuildJob:
         settings = self.engine.settings
         try:
             builder = IndexBuilder(settings.index_dir, self.engine.embedder,
-                                   settings.chunk_settings(), store_kind=settings.vector_store)
+                                   settings.chunk_settings(), store_config=settings.store_config())
             corpus = self._corpus_dir()
             report = builder.build(corpus, full=full)
             self.engine.refresh()

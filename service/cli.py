@@ -33,7 +33,7 @@ def _builder(settings: Settings, bars: bool = False):
     from service.engine import load_embedder
 
     return IndexBuilder(settings.index_dir, load_embedder(settings), settings.chunk_settings(),
-                        store_kind=settings.vector_store,
+                        store_config=settings.store_config(),
                         embed_batch=settings.build_batch_size,
                         progress=progress_reporter(bars))
 
@@ -176,7 +176,7 @@ def cmd_index_work(args: argparse.Namespace) -> int:
     from service.engine import load_embedder
 
     settings = _settings(args)
-    report = staged.work(settings.index_dir, load_embedder(settings), settings.vector_store,
+    report = staged.work(settings.index_dir, load_embedder(settings), settings.store_config(),
                          args.worker, args.of, embed_batch=settings.build_batch_size,
                          progress=_shard_progress(args))
     if args.json:
@@ -217,7 +217,7 @@ def cmd_index_abandon(args: argparse.Namespace) -> int:
     from index import staged
 
     settings = _settings(args)
-    dropped = staged.abandon(settings.index_dir)
+    dropped = staged.abandon(settings.index_dir, settings.store_config())
     print("dropped the staged build" if dropped else f"no staged build in {settings.index_dir}")
     return 0
 

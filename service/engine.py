@@ -95,7 +95,7 @@ class AnswerEngine:
                 return False
             # The old searcher is not closed: requests in flight may still be reading it, and
             # SQLite and mmap handles are released when the last reference goes.
-            searcher = IndexSearcher(live, self.embedder)
+            searcher = IndexSearcher(live, self.embedder, self.settings.store_config())
             if self._fixed_catalogue is None and searcher.manifest.corpus:
                 self.catalogue = _default_catalogue(Path(searcher.manifest.corpus))
             self._searcher = searcher

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -20,6 +20,9 @@ from ingest.errors import PolicyQAError
 
 # Today's ranking, stage by stage (service/ranking/): rerank and diversify slots left empty.
 DEFAULT_RANKING_STAGES: tuple[str, ...] = ("candidates", "fuse", "boost", "budget", "cite")
+
+if TYPE_CHECKING:
+    from index.stores.base import StoreConfig
 
 _config_file: ContextVar[Path | None] = ContextVar("policyqa_config_file", default=None)
 
@@ -44,8 +47,8 @@ class Settings(BaseSettings):
     vector_store: str = Field("faiss", description="faiss (files in the index folder) or milvus")
     faiss_index: Literal["auto", "flat", "hnsw"] = Field(
         "auto", description="FAISS index: exact flat, approximate HNSW, or auto (flat below "
-        "50k vectors, HNSW above); see index/faiss_store.py")
-    # Bounds: index.faiss_store.EF_SEARCH_MIN/MAX, which the environment variable is held to.
+        "50k vectors, HNSW above); see index/stores/faiss_store.py")
+    # Bounds: index.stores.faiss_store.EF_SEARCH_MIN/MAX (tests/service/test_settings.py).
     faiss_ef_search: int = Field(128, ge=16, le=4096, description="HNSW search breadth: higher "
                                  "finds more of the exact neighbours, more slowly (`policyqa "
                                  "bench` prints the trade-off)")
@@ -53,6 +56,10 @@ class Settings(BaseSettings):
                             "or Milvus Lite .db file; used when vector_store is milvus")
     milvus_token: SecretStr | None = Field(None, description="Milvus token (user:password or "
                                            "API key), when the server needs one")
+    milvus_prefix: str = Field("policyqa", min_length=1, description="Milvus collection name "
+                               "prefix: each build's collection is <prefix>_<build id>")
+    milvus_index: str = Field("FLAT", description="Milvus vector index: FLAT (exact) or HNSW "
+                              "(approximate, for very large collections)")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     admin_key: SecretStr | None = Field(None, description="bearer key for admin endpoints; "
@@ -78,6 +85,21 @@ class Settings(BaseSettings):
 
         Pipeline.from_settings(value)  # StageError (a ValueError) names what is wrong
         return value
+
+    @field_validator("milvus_index")
+    @classmethod
+    def _index_name_upper(cls, value: str) -> str:
+        return value.strip().upper()
+
+    def store_config(self) -> StoreConfig:
+        """What the vector store factory needs (index/stores/factory.py)."""
+        from index.stores.base import StoreConfig
+
+        return StoreConfig(kind=self.vector_store, faiss_index=self.faiss_index,
+                           faiss_ef_search=self.faiss_ef_search, milvus_uri=self.milvus_uri,
+                           milvus_token=self.milvus_token.get_secret_value()
+                           if self.milvus_token else "",
+                           milvus_prefix=self.milvus_prefix, milvus_index=self.milvus_index)
 
     def chunk_settings(self) -> ChunkSettings:
         return ChunkSettings(target_tokens=self.chunk_target_tokens,
@@ -125,14 +147,4 @@ def load_settings(config: Path | None = None, **overrides: object) -> Settings:
         raise SettingsError(f"invalid settings: {problems}") from None
     finally:
         _config_file.reset(token)
-    # Like Milvus below: create_store/load_store take no settings, so the module keeps the choice.
-    from index.faiss_store import configure as configure_faiss
-
-    configure_faiss(settings.faiss_index, settings.faiss_ef_search)
-    if settings.vector_store == "milvus":
-        # create_store/load_store take no settings: the Milvus module keeps the server address.
-        from index.milvus_store import configure
-
-        configure(settings.milvus_uri, settings.milvus_token.get_secret_value()
-                  if settings.milvus_token else None)
     return settings

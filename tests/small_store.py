@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-# index/vector_store.py is moving (to index/stores/): this is the one line to change when it does.
-from index.vector_store import ChunkFields, ChunkFilter, VectorStore, create_store, load_store
+# The one place the small tests import the vector store seam (index/stores/).
+from index.stores.base import ChunkFields, ChunkFilter, StoreConfig, VectorStore
+from index.stores.factory import create_store, load_store
 
-__all__ = ["ChunkFields", "ChunkFilter", "VectorStore", "create_store", "load_store"]
+__all__ = ["ChunkFields", "ChunkFilter", "StoreConfig", "VectorStore", "create_store",
+           "load_store"]

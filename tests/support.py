@@ -59,12 +59,12 @@ def store_switch_env(prefix: str = "policyqa_test") -> dict[str, str]:
     if not uri:
         raise StoreSwitchError(f"{STORE_SWITCH}=milvus needs POLICYQA_MILVUS_URI "
                                "(bash .ci/milvus-tests starts a server and sets it)")
-    from index.milvus_store import server_problem
+    from index.stores.milvus_store import server_problem
 
-    problem = server_problem(uri, timeout=10)
+    token = os.environ.get("POLICYQA_MILVUS_TOKEN", "")
+    problem = server_problem(uri, token, timeout=10)
     if problem:
         raise StoreSwitchError(f"{STORE_SWITCH}=milvus: {problem}")
-    token = os.environ.get("POLICYQA_MILVUS_TOKEN", "")
     env = {"POLICYQA_VECTOR_STORE": "milvus", "POLICYQA_MILVUS_URI": uri,
            "POLICYQA_MILVUS_PREFIX": prefix}
     if token:
@@ -76,7 +76,7 @@ def drop_test_collections(env: dict[str, str]) -> None:
     """Drops the Milvus collections named with the prefix in `env` (made by `store_switch_env`)."""
     if env.get("POLICYQA_VECTOR_STORE") != "milvus":
         return
-    from index.milvus_store import client_for
+    from index.stores.milvus_store import client_for
 
     client = client_for(env["POLICYQA_MILVUS_URI"], env.get("POLICYQA_MILVUS_TOKEN", ""))
     prefix = env["POLICYQA_MILVUS_PREFIX"] + "_"

@@ -38,10 +38,8 @@ class Candidates(Stage):
         # Dense before lexical within each subset: fusion breaks ties by first appearance.
         for suffix, subset in subsets:
             if ctx.mode in ("hybrid", "dense"):
-                # A store that keeps fields filters by `subset` itself and needs no id list.
-                allowed = None if ctx.searcher.store.keeps_fields else ctx.allowed(subset)
-                found += ranked("dense" + suffix,
-                                ctx.searcher.dense(ctx.vector, depth, subset, allowed))
+                # Every store filters by `subset` itself: no id list is resolved for it.
+                found += ranked("dense" + suffix, ctx.searcher.dense(ctx.vector, depth, subset))
             if ctx.mode in ("hybrid", "lexical"):
                 found += ranked("lexical" + suffix,
                                 ctx.searcher.lexical_ids(ctx.bm25_scores, depth,

@@ -8,7 +8,8 @@ import sys
 import numpy as np
 
 from eval.bench import exact_top, hnsw_sweep, recall_at_10
-from index.faiss_store import FaissStore
+from index.stores.base import ChunkFields
+from index.stores.faiss_store import FaissStore
 
 
 def test_recall_counts_ids_and_tied_scores_apart():
@@ -27,7 +28,7 @@ def test_hnsw_sweep_against_brute_force():
     vectors = rng.normal(size=(3000, 32)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     store = FaissStore(32, index_type="hnsw")
-    store.add(np.arange(100, 3100, dtype=np.int64), vectors)
+    store.add(np.arange(100, 3100, dtype=np.int64), vectors, [ChunkFields("doc.md")] * 3000)
     queries = vectors[:40] + rng.normal(scale=0.05, size=(40, 32)).astype(np.float32)
     ids, scores = exact_top(store, queries)
     assert ids.shape == (40, 10) and (ids >= 100).all()

@@ -42,17 +42,18 @@ def test_a_milvus_index_is_built_again_once_its_collection_is_gone(cache, tmp_pa
     if on_test_store.get("POLICYQA_VECTOR_STORE") != "milvus":
         pytest.skip("needs POLICYQA_TEST_VECTOR_STORE=milvus (.ci/milvus-tests)")
     from index.generations import current_generation
-    from index.milvus_store import client_for
-    from index.vector_store import load_store
+    from index.stores.factory import load_store
+    from index.stores.milvus_store import client_for
 
     corpus = _corpus(tmp_path / "corpus")
     settings = load_settings(corpus_dir=corpus)
     assert settings.vector_store == "milvus"
     first = build_cached("mini", corpus, "k", settings, embedder)
-    collection = load_store("milvus", current_generation(first)).collection
+    config = settings.store_config()
+    collection = load_store(config, current_generation(first)).collection
     assert build_cached("mini", corpus, "k", settings, embedder) == first  # reused
-    client_for().drop_collection(collection)
+    client_for(config.milvus_uri, config.milvus_token).drop_collection(collection)
     assert "does not exist" in (store_problem(first, settings) or "")
     again = build_cached("mini", corpus, "k", settings, embedder)
     assert again == first and store_problem(again, settings) is None
-    assert load_store("milvus", current_generation(again)).collection != collection
+    assert load_store(config, current_generation(again)).collection != collection

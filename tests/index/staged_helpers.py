@@ -17,8 +17,10 @@ from index.builder import BuildReport, IndexBuilder
 from index.chunk_store import DB_FILE, ChunkStore
 from index.generations import current_generation
 from index.searcher import ChunkFilter, IndexSearcher
+from index.stores.base import StoreConfig
 from ingest.chunker import ChunkSettings
 from service.ranking.pipeline import rank
+from service.settings import load_settings
 from tests.support import REPO
 
 DOCUMENTS = ["treaties/echr_protocol4_1963.md", "treaties/refugee_protocol_1967.md",
@@ -45,7 +47,7 @@ from pathlib import Path
 import index.generations as generations
 import index.staged as staged
 from index.builder import IndexBuilder
-from index.milvus_store import MilvusStore
+from index.stores.milvus_store import MilvusStore
 from ingest.chunker import ChunkSettings
 from service.engine import load_embedder
 from service.settings import load_settings
@@ -90,12 +92,12 @@ def progress(stage, done, total):
     if point == stage and done == count:
         die()
 
-builder = IndexBuilder(index_dir, embedder, ChunkSettings(), store_kind=settings.vector_store,
+builder = IndexBuilder(index_dir, embedder, ChunkSettings(), store_config=settings.store_config(),
                        progress=progress)
 if step == "plan":
     staged.plan(builder, corpus, shards=2)
 elif step == "work":
-    staged.work(index_dir, embedder, settings.vector_store, 0, 1, embed_batch=8)
+    staged.work(index_dir, embedder, settings.store_config(), 0, 1, embed_batch=8)
 else:
     staged.finish(builder)
 """
@@ -130,8 +132,13 @@ class CountingEmbedder:
         return self.inner.encode(texts)
 
 
+def store_config(kind: str = "faiss") -> StoreConfig:
+    """The settings' store configuration (a Milvus test's server and prefix), for `kind`."""
+    return load_settings().store_config().for_kind(kind)
+
+
 def builder(index_dir: Path, embedder, store_kind: str = "faiss") -> IndexBuilder:
-    return IndexBuilder(index_dir, embedder, ChunkSettings(), store_kind=store_kind)
+    return IndexBuilder(index_dir, embedder, ChunkSettings(), store_config=store_config(store_kind))
 
 
 def staged_build(index_dir: Path, corpus: Path, embedder, workers: int = 2,
@@ -140,7 +147,7 @@ def staged_build(index_dir: Path, corpus: Path, embedder, workers: int = 2,
     coordinator = builder(index_dir, embedder, store_kind)
     staged.plan(coordinator, corpus, shards=workers)
     for i in range(workers):
-        staged.work(index_dir, embedder, store_kind, i, workers, embed_batch=16)
+        staged.work(index_dir, embedder, store_config(store_kind), i, workers, embed_batch=16)
     return staged.finish(coordinator)
 
 
@@ -152,7 +159,7 @@ def chunk_rows(index_dir: Path) -> list[tuple]:
 
 
 def answers(index_dir: Path, embedder) -> list[list[tuple[int, float]]]:
-    searcher = IndexSearcher.open(index_dir, embedder)
+    searcher = IndexSearcher.open(index_dir, embedder, store_config())
     try:
         assert searcher.store.count() == searcher.chunk_count
         found = [[(h.chunk.id, h.score) for h in rank(searcher, q, k=5, mode=mode, where=where)]

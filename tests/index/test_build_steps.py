@@ -15,7 +15,7 @@ from index.build_steps import (
     write_failures,
 )
 from index.generations import BuildError
-from index.vector_store import ChunkFields
+from index.stores.base import ChunkFields
 from ingest.chunker import Chunk
 from ingest.document import DocumentReadError
 from ingest.pipeline import SourceFile

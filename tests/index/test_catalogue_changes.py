@@ -1,6 +1,6 @@
 """Filter fields follow the catalogue: a rebuild after a catalogue edit re-files unchanged
-documents without embedding them again. Runs on the store under test (FAISS; Milvus in
-.ci/milvus-tests, where the fields kept beside the vectors must be rewritten)."""
+documents without embedding them again, and the fields each store keeps beside the vectors are
+rewritten. Runs on the store under test (FAISS; Milvus in .ci/milvus-tests)."""
 
 from __future__ import annotations
 
@@ -40,11 +40,11 @@ def test_a_catalogue_edit_moves_an_unchanged_document_between_filters(shared_cor
     corpus = copy_documents(shared_corpus, tmp_path / "corpus", list(DOCS))
     echr = "treaties/echr_protocol4_1963.md"
     _catalogue(corpus, {f: j for f, (_, j, _) in DOCS.items()})
-    kind = load_settings().vector_store
-    builder = IndexBuilder(tmp_path / "idx", embedder, ChunkSettings(), store_kind=kind)
+    config = load_settings().store_config()
+    builder = IndexBuilder(tmp_path / "idx", embedder, ChunkSettings(), store_config=config)
     first = builder.build(corpus)
-    searcher = IndexSearcher.open(tmp_path / "idx", embedder)
-    assert searcher.store.keeps_fields == (kind == "milvus")
+    searcher = IndexSearcher.open(tmp_path / "idx", embedder, config)
+    assert searcher.store.kind == config.kind
     assert _documents_found(searcher, "dense", jurisdiction=["council-of-europe"]) == {echr}
     echr_chunks = len(searcher.sections(echr))
 
@@ -52,7 +52,7 @@ def test_a_catalogue_edit_moves_an_unchanged_document_between_filters(shared_cor
     second = builder.build(corpus)
     assert second.read_documents == 1 and second.unchanged_documents == 1
     assert second.embedded_chunks == 0 and second.reused_chunks == echr_chunks > 0
-    searcher = IndexSearcher.open(tmp_path / "idx", embedder)
+    searcher = IndexSearcher.open(tmp_path / "idx", embedder, config)
     assert searcher.generation == first.generation + 1
     record = next(d for d in searcher.documents if d.id == echr)
     assert record.metadata["jurisdiction"] == "eu"

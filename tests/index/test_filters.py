@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.vector_store import UNKNOWN_YEAR, ChunkFields, ChunkFilter
+from index.stores.base import UNKNOWN_YEAR, ChunkFields, ChunkFilter
 
 
 def test_fields_are_normalized_from_catalogue_metadata():

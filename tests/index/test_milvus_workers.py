@@ -15,8 +15,8 @@ import pytest
 
 from index import staged
 from index.generations import STAGED_GENERATION, current_generation
-from index.milvus_store import META_FILE, client_for, server_problem
 from index.searcher import IndexSearcher
+from index.stores.milvus_store import META_FILE, client_for, server_problem
 from service.ranking.pipeline import rank
 from tests.index import staged_helpers as h
 from tests.support import REPO, copy_documents
@@ -34,7 +34,7 @@ def prefix(monkeypatch):
     monkeypatch.setenv("POLICYQA_MILVUS_PREFIX", name)
     yield name
     for collection in _collections(name):
-        client_for().drop_collection(collection)
+        client_for(URI).drop_collection(collection)
 
 
 @pytest.fixture()
@@ -43,7 +43,7 @@ def corpus(shared_corpus, tmp_path):
 
 
 def _collections(prefix: str) -> set[str]:
-    return {c for c in client_for().list_collections() if c.startswith(prefix)}
+    return {c for c in client_for(URI).list_collections() if c.startswith(prefix)}
 
 
 def _named(*folders) -> set[str]:
@@ -81,16 +81,17 @@ def test_killed_worker_resumes_without_duplicate_vectors(prefix, corpus, tmp_pat
     # Killed right after its second insert was acknowledged: Milvus would keep a second copy of
     # any id inserted again, so the resumed worker must ask which ids are there.
     h.run_killed(index_dir, corpus, "work", "stored", 2, _milvus_env(prefix))
-    store = staged.reopen_store("milvus", staged.staged_dir(index_dir) / STAGED_GENERATION)
+    store = staged.reopen_store(h.store_config("milvus"),
+                                staged.staged_dir(index_dir) / STAGED_GENERATION)
     before = store.existing_ids(np.asarray(planned))
     assert 0 < len(before) < len(planned)
     counting = h.CountingEmbedder(embedder)
-    again = staged.work(index_dir, counting, "milvus", 0, 1, embed_batch=8)
+    again = staged.work(index_dir, counting, h.store_config("milvus"), 0, 1, embed_batch=8)
     assert again.already_done == len(before)
     assert counting.texts == again.embedded == len(planned) - len(before)
     report = staged.finish(h.builder(index_dir, embedder, "milvus"))
     assert report.generation == 2 and report.embedded_chunks == len(planned)
-    searcher = IndexSearcher.open(index_dir, embedder)
+    searcher = IndexSearcher.open(index_dir, embedder, h.store_config("milvus"))
     assert searcher.store.count() == searcher.chunk_count == report.chunks
     ids = np.asarray([cid for cid, _ in searcher.chunks.iter_chunk_texts()])
     assert len(searcher.store.existing_ids(ids)) == len(ids)  # exactly one vector per chunk
@@ -125,7 +126,8 @@ def test_killed_builds_leave_no_collection_behind(prefix, shared_corpus, tmp_pat
     # An abandoned staged build drops its collection too.
     staged.plan(h.builder(index_dir, embedder, "milvus"), corpus, shards=2)
     assert len(_collections(prefix)) == 3
-    assert staged.abandon(index_dir) and _collections(prefix) == _named(*index_dir.glob("gen-*"))
+    assert staged.abandon(index_dir, h.store_config("milvus"))
+    assert _collections(prefix) == _named(*index_dir.glob("gen-*"))
 
 
 KILLED_BUILD = r"""
@@ -141,8 +143,9 @@ def progress(stage, done, total):
         os.kill(os.getpid(), signal.SIGKILL)
 
 settings = load_settings()
-IndexBuilder(Path(sys.argv[1]), load_embedder(settings), ChunkSettings(), store_kind="milvus",
-             embed_batch=8, progress=progress).build(Path(sys.argv[2]))
+IndexBuilder(Path(sys.argv[1]), load_embedder(settings), ChunkSettings(),
+             store_config=settings.store_config().for_kind("milvus"), embed_batch=8,
+             progress=progress).build(Path(sys.argv[2]))
 """
 
 

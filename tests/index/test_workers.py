@@ -66,7 +66,7 @@ def test_worker_killed_mid_shard_embeds_only_the_missing_chunks(corpus, tmp_path
     assert progress["per_shard"][0]["state"] == "partial"
     assert progress["per_shard"][1]["state"] == "waiting"
     counting = h.CountingEmbedder(embedder)
-    again = staged.work(index_dir, counting, "faiss", 0, 1, embed_batch=8)
+    again = staged.work(index_dir, counting, h.store_config(), 0, 1, embed_batch=8)
     assert again.already_done == len(before)
     assert counting.texts == again.embedded == len(planned) - len(before)
     after = _vector_file_ids(index_dir)
@@ -86,14 +86,14 @@ def test_killed_coordinator_resumes_with_the_same_command(corpus, tmp_path, embe
     if step == "finish":
         staged.plan(h.builder(index_dir, embedder), corpus, shards=2)
         for i in range(2):
-            staged.work(index_dir, embedder, "faiss", i, 2)
+            staged.work(index_dir, embedder, h.store_config(), i, 2)
     h.run_killed(index_dir, corpus, step, point, count, h.env())
     assert staged.staged_dir(index_dir).exists()
     if step == "plan":
         assert staged.read_plan(index_dir) is None  # no plan: a dead coordinator's folder
         staged.plan(h.builder(index_dir, embedder), corpus, shards=2)
         for i in range(2):
-            staged.work(index_dir, embedder, "faiss", i, 2)
+            staged.work(index_dir, embedder, h.store_config(), i, 2)
     report = staged.finish(h.builder(index_dir, embedder))
     assert report.generation == 1 and report.chunks > 50
     assert not staged.staged_dir(index_dir).exists()
@@ -196,7 +196,7 @@ def test_a_plan_from_before_chunk_fields_still_completes_on_faiss(corpus, tmp_pa
     staged.plan(coordinator, corpus, shards=2)
     _as_planned_before_fields(tmp_path / "idx")
     for i in range(2):
-        staged.work(tmp_path / "idx", embedder, "faiss", i, 2, embed_batch=16)
+        staged.work(tmp_path / "idx", embedder, h.store_config(), i, 2, embed_batch=16)
     report = staged.finish(coordinator)
     assert report.embedded_chunks == report.chunks > 50
 

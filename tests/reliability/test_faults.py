@@ -32,7 +32,7 @@ ADDED_QUESTION = "smuggling of migrants by sea"
 DRIVER = r"""
 import os, signal, sys
 from pathlib import Path
-import index.faiss_store as faiss_store, index.generations as generations, index.lexical as lexical
+import index.stores.faiss_store as faiss_store, index.generations as generations, index.lexical as lexical
 from index.builder import IndexBuilder
 from service.engine import load_embedder
 from service.settings import load_settings

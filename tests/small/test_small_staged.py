@@ -15,18 +15,21 @@ from index.builder import BuildError
 from tests.inline_corpus import DOCUMENTS, EXTRADITION_ACT, REFUGEE
 from tests.small import helpers as h
 from tests.small_embedder import RecordingEmbedder
+from tests.small_store import StoreConfig
 from tests.support import REPO
 
 MODES = ("hybrid", "dense", "lexical")
-STORE = "faiss"  # the builder's default store kind, which the workers must name too
+STORE = StoreConfig()  # the builder's default store (FAISS), which the workers must name too
 
 # A worker in its own process, as `policyqa index work` runs one, with the small embedder.
 WORKER = (
     "import json, sys\n"
     "from pathlib import Path\n"
     "from index.staged import work\n"
+    "from index.stores.base import StoreConfig\n"
     "from tests.small_embedder import HashingEmbedder\n"
-    "r = work(Path(sys.argv[1]), HashingEmbedder(), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))\n"
+    "r = work(Path(sys.argv[1]), HashingEmbedder(), StoreConfig(kind=sys.argv[2]),\n"
+    "         int(sys.argv[3]), int(sys.argv[4]))\n"
     "print(json.dumps({'shards': r.shards, 'chunks': r.chunks, 'embedded': r.embedded,\n"
     "                  'already_done': r.already_done}))\n")
 
@@ -123,7 +126,8 @@ def test_workers_in_their_own_processes_at_once(inline_corpus, tmp_path, small_e
     builder = h.builder(index_dir, small_embedder)
     staged.plan(builder, inline_corpus, shards=4)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    workers = [subprocess.Popen([sys.executable, "-c", WORKER, str(index_dir), STORE, str(i), "2"],
+    workers = [subprocess.Popen([sys.executable, "-c", WORKER, str(index_dir), STORE.kind, str(i),
+                                 "2"],
                                 cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True) for i in range(2)]
     results = []

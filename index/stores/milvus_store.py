@@ -1,32 +1,32 @@
 """Milvus implementation of the vector store: one collection per index generation.
 
 Chosen with `POLICYQA_VECTOR_STORE=milvus`; needs the optional extra (`pip install
-'policyqa[milvus]'`). Where the server is:
+'policyqa[milvus]'`). Where the server is comes from StoreConfig (the settings below, from
+flags, POLICYQA_* variables or the TOML file); this module reads no environment:
 
-    POLICYQA_MILVUS_URI     "http://127.0.0.1:19530" by default; a standalone server, a cluster's
-                            proxy, or a local ``*.db`` file for Milvus Lite
-    POLICYQA_MILVUS_TOKEN   optional, "user:password" or an API key
-    POLICYQA_MILVUS_PREFIX  optional collection name prefix, "policyqa" by default
-
-`load_settings` passes the two settings fields `milvus_uri` / `milvus_token` here with
-`configure()`, so a TOML config file or flags work as well as the environment; code that never
-calls it reads the environment.
+    milvus_uri     "http://127.0.0.1:19530" by default; a standalone server, a cluster's proxy,
+                   or a local ``*.db`` file for Milvus Lite
+    milvus_token   optional, "user:password" or an API key
+    milvus_prefix  collection name prefix, "policyqa" by default
+    milvus_index   the vector field's index, FLAT (exact) by default
 
 Generations: every build writes a new collection named ``<prefix>_<unique build id>``. `fork`
 copies a published generation's collection into a new one, so the published one is never
 changed. `save(folder)` writes ``milvus.json`` (collection, URI, dimension) into the generation
-folder; `load(folder)` opens that collection on the configured server. When `publish()` removes an
-old generation folder, `discard(folder)` drops its collection first.
+folder; `load(config, folder)` opens that collection on the configured server. When `publish()`
+removes an old generation folder, `discard(config, folder)` drops its collection first.
 
 Fields: beside the chunk id and its vector, each row holds the chunk's document id and the
 catalogue's filter fields (jurisdiction, instrument type, year), so a filtered search is one
 expression on the server (`document_id in [...] and year in [...]`) however many chunks pass it.
 Rows are written with upsert, so adding an id again (a resumed or repeated ingest worker)
-replaces its row instead of duplicating it.
+replaces its row instead of duplicating it. A collection of format 1 (chunk id and vector only)
+is still served: a filter is resolved to chunk ids with the fields its generation's chunk store
+gives (see StoreBackend.load) and searched as `chunk_id in [...]`.
 
 Exact search: the vector field has a FLAT index with metric IP (inner product on the caller's
-L2-normalized vectors), like the FAISS store; set POLICYQA_MILVUS_INDEX=HNSW for approximate
-search on very large collections.
+L2-normalized vectors), like the FAISS store; set milvus_index (POLICYQA_MILVUS_INDEX) to HNSW
+for approximate search on very large collections.
 
 Consistency: a store being built (create/fork) reads with Strong consistency, so a build's deletes
 and inserts are visible to its next call at once. A published generation never changes again, so
@@ -38,27 +38,27 @@ next time tick (up to ~200 ms per search on Milvus 2.3).
 from __future__ import annotations
 
 import json
-import os
 import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from index.generations import atomic_file
-from index.vector_store import (
+from index.stores.base import (
     ChunkFields,
     ChunkFilter,
+    FieldColumns,
+    FieldsSource,
+    StoreConfig,
     VectorStoreError,
     checked_fields,
     checked_vectors,
-    register_store,
 )
+from ingest.files import atomic_file
 
 META_FILE = "milvus.json"
-DEFAULT_URI = "http://127.0.0.1:19530"
 ID_FIELD = "chunk_id"
 VECTOR_FIELD = "vector"
 DOCUMENT_FIELD = "document_id"
@@ -76,27 +76,9 @@ IN_CHUNK = 10_000
 INSERT_BATCH = 8_192  # 384-d float32 rows: ~12.6 MB per insert request (gRPC limit is 64 MB)
 COPY_BATCH = 8_192
 
-_config: dict[str, str | None] = {}
+# Connections, not configuration: one client per server and credentials, shared by the stores.
 _clients: dict[tuple[str, str], Any] = {}
 _clients_lock = threading.Lock()
-
-
-def configure(uri: str | None = None, token: str | None = None) -> None:
-    """Sets the server used by this process (from Settings); None falls back to the environment."""
-    _config["uri"] = uri or None
-    _config["token"] = token or None
-
-
-def configured_uri() -> str:
-    return _config.get("uri") or os.environ.get("POLICYQA_MILVUS_URI") or DEFAULT_URI
-
-
-def _configured_token() -> str:
-    return _config.get("token") or os.environ.get("POLICYQA_MILVUS_TOKEN") or ""
-
-
-def _prefix() -> str:
-    return os.environ.get("POLICYQA_MILVUS_PREFIX") or "policyqa"
 
 
 def _pymilvus():
@@ -108,10 +90,8 @@ def _pymilvus():
     return pymilvus
 
 
-def client_for(uri: str | None = None, token: str | None = None):
+def client_for(uri: str, token: str = ""):
     """One shared MilvusClient per (uri, token) per process (gRPC channels are thread-safe)."""
-    uri = uri or configured_uri()
-    token = _configured_token() if token is None else token
     key = (uri, token)
     with _clients_lock:
         client = _clients.get(key)
@@ -125,17 +105,17 @@ def client_for(uri: str | None = None, token: str | None = None):
         return client
 
 
-def server_problem(uri: str | None = None, timeout: float = 5.0) -> str | None:
-    """None when a Milvus server answers at `uri` (default: the configured one), else why not.
+def server_problem(uri: str, token: str = "", timeout: float = 5.0) -> str | None:
+    """None when a Milvus server answers at `uri`, else why not.
 
     It asks through the shared client and leaves it open: pymilvus keeps one connection per
     (uri, token), so closing a client of its own here would cut the shared one too.
     """
     try:
-        client_for(uri).list_collections(timeout=timeout)
+        client_for(uri, token).list_collections(timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - any failure means "not usable"
         cause = exc.__cause__ if isinstance(exc, VectorStoreError) and exc.__cause__ else exc
-        return (f"Milvus at {uri or configured_uri()} does not answer: "
+        return (f"Milvus at {uri} does not answer: "
                 f"{type(cause).__name__}: {cause}")
     return None
 
@@ -150,8 +130,12 @@ def close_clients() -> None:
         _clients.clear()
 
 
-def _new_collection_name() -> str:
-    return f"{_prefix()}_{uuid.uuid4().hex}"
+def _client(config: StoreConfig):
+    return client_for(config.milvus_uri, config.milvus_token)
+
+
+def _new_collection_name(config: StoreConfig) -> str:
+    return f"{config.milvus_prefix}_{uuid.uuid4().hex}"
 
 
 def _empty() -> tuple[np.ndarray, np.ndarray]:
@@ -174,10 +158,6 @@ def where_expr(where: ChunkFilter) -> str:
     return " and ".join(parts)
 
 
-def _and(*exprs: str) -> str:
-    return " and ".join(f"({e})" for e in exprs if e)
-
-
 def _field_values(fields: ChunkFields) -> tuple[str | int, ...]:
     values = tuple(getattr(fields, name) for name in FIELD_NAMES)
     for (name, limit), value in zip(FIELDS, values):
@@ -187,10 +167,10 @@ def _field_values(fields: ChunkFields) -> tuple[str | int, ...]:
     return values
 
 
-def _missing(meta: dict, folder: Path) -> str | None:
-    uri = configured_uri()
+def _missing(config: StoreConfig, meta: dict, folder: Path) -> str | None:
+    uri = config.milvus_uri
     try:
-        exists = client_for(uri).has_collection(meta["collection"])
+        exists = _client(config).has_collection(meta["collection"])
     except Exception as exc:  # pymilvus raises MilvusException or grpc errors
         raise VectorStoreError(f"cannot reach Milvus at {uri}: {exc}") from exc
     if exists:
@@ -200,18 +180,26 @@ def _missing(meta: dict, folder: Path) -> str | None:
 
 
 class MilvusStore:
-    kind = "milvus"
+    kind: ClassVar[str] = "milvus"
+    # 2: rows hold the document id and filter fields (format 1 held the chunk id and vector).
+    format: ClassVar[int] = 2
+    in_files: ClassVar[bool] = False
 
-    def __init__(self, client: Any, collection: str, dimension: int, uri: str,
-                 read_ts: int | None = None, keeps_fields: bool = True) -> None:
-        self.client = client
+    def __init__(self, config: StoreConfig, collection: str, dimension: int,
+                 read_ts: int | None = None, has_fields: bool = True,
+                 fields: FieldsSource | None = None) -> None:
+        self.config = config
+        self.client = _client(config)
         self.collection = collection
         self.dimension = dimension
-        self.uri = uri
+        self.uri = config.milvus_uri
         # None: Strong reads. Else: reads guaranteed to see everything written up to read_ts.
         self.read_ts = read_ts
-        # False only for a generation written before the schema had fields: searched by ids.
-        self.keeps_fields = keeps_fields
+        # False only for a generation written before the schema had fields (format 1): its
+        # filters become chunk ids, from the fields `fields` gives (asked once, when needed).
+        self.has_fields = has_fields
+        self._fields_source = fields
+        self._fields: FieldColumns | None = None
 
     def _consistency(self) -> dict[str, Any]:
         if self.read_ts is None:
@@ -224,13 +212,14 @@ class MilvusStore:
     # -- making, opening and copying collections ------------------------------------------
 
     @classmethod
-    def create(cls, dimension: int, build_folder: Path | None = None) -> MilvusStore:
+    def create(cls, config: StoreConfig, dimension: int, build_folder: Path | None = None
+               ) -> MilvusStore:
         """A new, empty collection; named in `build_folder`/milvus.json at once when given, so a
         build killed from here on leaves a description that `discard` can drop."""
         pymilvus = _pymilvus()
-        uri = configured_uri()
-        client = client_for(uri)
-        name = _new_collection_name()
+        uri = config.milvus_uri
+        client = _client(config)
+        name = _new_collection_name(config)
         schema = pymilvus.MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field(ID_FIELD, pymilvus.DataType.INT64, is_primary=True)
         schema.add_field(VECTOR_FIELD, pymilvus.DataType.FLOAT_VECTOR, dim=dimension)
@@ -240,7 +229,7 @@ class MilvusStore:
             else:
                 schema.add_field(field, pymilvus.DataType.VARCHAR, max_length=limit)
         index_params = pymilvus.MilvusClient.prepare_index_params()
-        index_type = (os.environ.get("POLICYQA_MILVUS_INDEX") or "FLAT").upper()
+        index_type = config.milvus_index.upper()
         params = {"M": 16, "efConstruction": 200} if index_type == "HNSW" else {}
         index_params.add_index(field_name=VECTOR_FIELD, index_type=index_type, metric_type="IP",
                                params=params)
@@ -251,7 +240,7 @@ class MilvusStore:
         except Exception as exc:
             raise VectorStoreError(f"cannot create Milvus collection {name} at {uri}: "
                                    f"{exc}") from exc
-        store = cls(client, name, dimension, uri)
+        store = cls(config, name, dimension)
         if build_folder is not None:
             try:
                 store._write_meta(build_folder, last_write_ts=0)
@@ -267,40 +256,39 @@ class MilvusStore:
             meta = json.loads(path.read_text())
             return {"collection": str(meta["collection"]), "dimension": int(meta["dimension"]),
                     "uri": meta.get("uri"), "last_write_ts": int(meta.get("last_write_ts") or 0),
-                    "keeps_fields": bool(meta.get("fields"))}
+                    "has_fields": bool(meta.get("fields"))}
         except FileNotFoundError:
             raise VectorStoreError(f"no Milvus store description at {path}") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise VectorStoreError(f"unreadable Milvus store description {path}: {exc}") from exc
 
     @classmethod
-    def load(cls, folder: Path) -> MilvusStore:
+    def load(cls, config: StoreConfig, folder: Path, fields: FieldsSource | None = None
+             ) -> MilvusStore:
         """Opens a generation's collection on the configured server and loads it into memory."""
         meta = cls._read_meta(folder)
-        problem = _missing(meta, folder)
+        problem = _missing(config, meta, folder)
         if problem:
             raise VectorStoreError(f"{problem}: rebuild the index")
-        uri = configured_uri()
-        client = client_for(uri)
         name = meta["collection"]
         try:
-            client.load_collection(name)
+            _client(config).load_collection(name)
         except Exception as exc:
             raise VectorStoreError(f"cannot load Milvus collection {name}: {exc}") from exc
-        return cls(client, name, meta["dimension"], uri, read_ts=meta["last_write_ts"],
-                   keeps_fields=meta["keeps_fields"])
+        return cls(config, name, meta["dimension"], read_ts=meta["last_write_ts"],
+                   has_fields=meta["has_fields"], fields=fields)
 
     @classmethod
-    def missing(cls, folder: Path) -> str | None:
+    def missing(cls, config: StoreConfig, folder: Path) -> str | None:
         """Why the collection a folder names is not on the configured server, or None when it is
         there. Raises VectorStoreError when the server does not answer."""
-        return _missing(cls._read_meta(folder), folder)
+        return _missing(config, cls._read_meta(folder), folder)
 
     @classmethod
-    def reopen(cls, build_folder: Path) -> MilvusStore:
+    def reopen(cls, config: StoreConfig, build_folder: Path) -> MilvusStore:
         """The collection a build is writing (named in its folder), read with Strong consistency
         so that a worker sees every other process's inserts: for ingest workers and their resume."""
-        store = cls.load(build_folder)
+        store = cls.load(config, build_folder)
         store.read_ts = None
         try:
             # A server timestamp later than every write acknowledged so far, by any process: a
@@ -313,13 +301,14 @@ class MilvusStore:
         return store
 
     @classmethod
-    def fork(cls, folder: Path, build_folder: Path | None = None) -> MilvusStore:
+    def fork(cls, config: StoreConfig, folder: Path, build_folder: Path | None = None
+             ) -> MilvusStore:
         """A new collection holding a copy of a generation's vectors; the original is untouched."""
-        source = cls.load(folder)
-        if not source.keeps_fields:
+        source = cls.load(config, folder)
+        if not source.has_fields:
             raise VectorStoreError(f"Milvus collection {source.collection} has no fields (an "
                                    "older format): it cannot be copied; rebuild in full")
-        copy = cls.create(source.dimension, build_folder)
+        copy = cls.create(config, source.dimension, build_folder)
         try:
             iterator = source.client.query_iterator(
                 source.collection, batch_size=COPY_BATCH, filter="",
@@ -349,13 +338,13 @@ class MilvusStore:
         return copy
 
     @classmethod
-    def discard(cls, folder: Path) -> None:
+    def discard(cls, config: StoreConfig, folder: Path) -> None:
         """Drops the collection of a generation or build folder about to be removed (if it
         names one)."""
         if not (folder / META_FILE).exists():
             return
         meta = cls._read_meta(folder)
-        client = client_for(configured_uri())
+        client = _client(config)
         try:
             if client.has_collection(meta["collection"]):
                 client.drop_collection(meta["collection"])
@@ -444,7 +433,7 @@ class MilvusStore:
 
     def _search(self, query: np.ndarray, limit: int, expr: str = "") -> tuple[np.ndarray, np.ndarray]:
         params: dict[str, Any] = {"metric_type": "IP", "params": {}}
-        if (os.environ.get("POLICYQA_MILVUS_INDEX") or "FLAT").upper() == "HNSW":
+        if self.config.milvus_index.upper() == "HNSW":
             params["params"] = {"ef": max(64, limit)}
         result = self.client.search(self.collection, data=[query.tolist()], limit=limit,
                                     filter=expr, output_fields=[], search_params=params,
@@ -454,8 +443,8 @@ class MilvusStore:
         scores = np.fromiter((h["distance"] for h in hits), dtype=np.float32, count=len(hits))
         return ids, scores
 
-    def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None,
-               where: ChunkFilter | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, where: ChunkFilter | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
         if query.shape[0] != self.dimension:
             raise VectorStoreError(f"expected a query of dimension {self.dimension}, "
@@ -464,28 +453,36 @@ class MilvusStore:
             return _empty()
         if k > MAX_TOPK:
             raise VectorStoreError(f"Milvus returns at most {MAX_TOPK} results; asked for {k}")
-        if where is not None and not self.keeps_fields:
-            raise VectorStoreError(f"Milvus collection {self.collection} has no fields (an "
-                                   "older format): pass the allowed ids instead")
         if where is not None and where.matches_nothing():
             return _empty()
-        expr = where_expr(where) if where is not None else ""
         try:
-            if allowed_ids is None:
-                return self._search(query, k, expr)
-            allowed = np.unique(np.ascontiguousarray(allowed_ids, dtype=np.int64).reshape(-1))
+            if where is None:
+                return self._search(query, k)
+            if self.has_fields:
+                return self._search(query, k, where_expr(where))
+            allowed = self._legacy_fields().matching(where)
             if not len(allowed):
                 return _empty()
             if len(allowed) <= IN_CHUNK:
-                return self._search(query, min(k, len(allowed)), _and(expr, _in_expr(allowed)))
-            return self._search_large_filter(query, k, allowed, expr)
+                return self._search(query, min(k, len(allowed)), _in_expr(allowed))
+            return self._search_large_filter(query, k, allowed)
         except VectorStoreError:
             raise
         except Exception as exc:
             raise VectorStoreError(f"cannot search Milvus collection {self.collection}: "
                                    f"{exc}") from exc
 
-    def _search_large_filter(self, query: np.ndarray, k: int, allowed: np.ndarray, expr: str
+    def _legacy_fields(self) -> FieldColumns:
+        """A format 1 collection's fields, from its generation's chunk store."""
+        if self._fields is None:
+            if self._fields_source is None:
+                raise VectorStoreError(f"Milvus collection {self.collection} has no fields (an "
+                                       "older format) and was opened without its chunk "
+                                       "store's: it cannot be filtered; rebuild the index")
+            self._fields = self._fields_source()
+        return self._fields
+
+    def _search_large_filter(self, query: np.ndarray, k: int, allowed: np.ndarray
                              ) -> tuple[np.ndarray, np.ndarray]:
         """Exact top-k within a large allowed set, without one giant expression.
 
@@ -494,14 +491,14 @@ class MilvusStore:
         ids, merged by score.
         """
         total = self.count()
-        ids, scores = self._search(query, min(MAX_TOPK, max(total, 1)), expr)
+        ids, scores = self._search(query, min(MAX_TOPK, max(total, 1)))
         keep = np.isin(ids, allowed)
         if keep.sum() >= k or len(ids) >= total:
             return ids[keep][:k], scores[keep][:k]
         all_ids, all_scores = [], []
         for start in range(0, len(allowed), IN_CHUNK):
             part = allowed[start:start + IN_CHUNK]
-            found, found_scores = self._search(query, min(k, len(part)), _and(expr, _in_expr(part)))
+            found, found_scores = self._search(query, min(k, len(part)), _in_expr(part))
             all_ids.append(found)
             all_scores.append(found_scores)
         ids, scores = np.concatenate(all_ids), np.concatenate(all_scores)
@@ -524,7 +521,7 @@ class MilvusStore:
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"collection": self.collection, "uri": self.uri, "dimension": self.dimension,
                 "metric": "IP", "id_field": ID_FIELD, "vector_field": VECTOR_FIELD,
-                "fields": list(FIELD_NAMES) if self.keeps_fields else [],
+                "fields": list(FIELD_NAMES) if self.has_fields else [],
                 "last_write_ts": last_write_ts}
         with atomic_file(folder / META_FILE) as f:
             f.write(json.dumps(meta, indent=2).encode())
@@ -537,8 +534,3 @@ class MilvusStore:
             raise VectorStoreError(f"cannot count Milvus collection {self.collection}: "
                                    f"{exc}") from exc
         return int(rows[0]["count(*)"]) if rows else 0
-
-
-# Format 2: rows hold the document id and filter fields (format 1 held the chunk id and vector).
-register_store("milvus", MilvusStore.create, MilvusStore.load, fork=MilvusStore.fork,
-               discard=MilvusStore.discard, reopen=MilvusStore.reopen, format=2)

@@ -1,6 +1,7 @@
 """FAISS implementation of the vector store: exact inner product when small, HNSW when large.
 
-Which index a store uses is the `faiss_index` setting (`POLICYQA_FAISS_INDEX`):
+Which index a store uses is StoreConfig.faiss_index (the `faiss_index` setting,
+`POLICYQA_FAISS_INDEX`):
 
     flat   IndexFlatIP in an IndexIDMap2: exact, search time grows linearly (about 5 ms per
            query at 100k vectors, 50 ms at 1M on one core)
@@ -13,32 +14,43 @@ Which index a store uses is the `faiss_index` setting (`POLICYQA_FAISS_INDEX`):
 HNSW in FAISS cannot remove vectors, so `delete` on an HNSW store keeps tombstones: the deleted
 ids, excluded at search time through an IDSelector and saved beside the index as
 `tombstones.npy`. When tombstones pass TOMBSTONE_REBUILD_FRACTION of the stored vectors, the
-graph is rebuilt from the live vectors (read back from the HNSW's own flat storage). Nothing is
-pickled: the index goes through faiss.write_index, the tombstones through np.save without pickle.
+graph is rebuilt from the live vectors (read back from the HNSW's own flat storage).
+
+Fields: each stored vector's ChunkFields are an int32 code per vector, aligned with the index's
+storage order (`fields.npy`), into a table of the distinct ChunkFields (`fields.json`, about one
+entry per document). A filter is matched against the table once, then the codes give the ids
+that pass it: searched exactly among them when few, through an IDSelector otherwise.
+Generations of format 1 have no fields files; they are served with fields from their chunk
+store (see StoreBackend.load). Nothing is pickled: the index goes through faiss.write_index,
+the arrays through np.save without pickle, the table as JSON.
 """
 
 from __future__ import annotations
 
-import os
+import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import faiss
 import numpy as np
 
-from index.generations import atomic_file
-from index.vector_store import (
+from index.stores.base import (
     ChunkFields,
     ChunkFilter,
+    FieldsSource,
+    StoreConfig,
     VectorStoreError,
+    checked_fields,
     checked_vectors,
     positions_of,
-    register_store,
 )
+from ingest.files import atomic_file, atomic_path, write_atomic
 
 INDEX_FILE = "vectors.faiss"
 TOMBSTONES_FILE = "tombstones.npy"
+FIELD_CODES_FILE = "fields.npy"
+FIELD_TABLE_FILE = "fields.json"
 
 IndexType = Literal["auto", "flat", "hnsw"]
 INDEX_TYPES: tuple[str, ...] = ("auto", "flat", "hnsw")
@@ -55,42 +67,13 @@ TOMBSTONE_REBUILD_FRACTION = 0.10
 # walks a graph whose neighbours are mostly filtered out and can return fewer than k hits.
 EXACT_FILTER_LIMIT = 50_000
 
-_configured: dict[str, str] = {}
 
-
-def configure(index_type: str | None, ef_search: int | None = None) -> None:
-    """Sets the index type and HNSW efSearch for this process (from Settings); None falls back
-    to the environment (POLICYQA_FAISS_INDEX, POLICYQA_FAISS_EF_SEARCH), then the defaults."""
-    if index_type is None:
-        _configured.pop("index", None)
-    else:
-        _configured["index"] = _checked_type(index_type)
-    if ef_search is None:
-        _configured.pop("ef_search", None)
-    else:
-        _configured["ef_search"] = str(_checked_ef(ef_search))
-
-
-def configured_ef_search() -> int:
-    """HNSW search breadth: higher finds more of the exact neighbours, more slowly."""
-    value = _configured.get("ef_search") or os.environ.get("POLICYQA_FAISS_EF_SEARCH")
-    return _checked_ef(value) if value else HNSW_EF_SEARCH
-
-
-def _checked_ef(value: int | str) -> int:
-    try:
-        ef = int(value)
-    except ValueError:
-        ef = 0
-    if not EF_SEARCH_MIN <= ef <= EF_SEARCH_MAX:
+def _checked_ef(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not EF_SEARCH_MIN <= value <= EF_SEARCH_MAX:
         raise VectorStoreError(f"HNSW efSearch must be an integer from {EF_SEARCH_MIN} to "
                                f"{EF_SEARCH_MAX}, got {value!r}")
-    return ef
-
-
-def configured_index_type() -> IndexType:
-    value = _configured.get("index") or os.environ.get("POLICYQA_FAISS_INDEX") or "auto"
-    return _checked_type(value)  # type: ignore[return-value]
+    return value
 
 
 def _checked_type(value: str) -> str:
@@ -129,25 +112,85 @@ def _empty() -> tuple[np.ndarray, np.ndarray]:
 
 
 class FaissStore:
-    kind = "faiss"
-    keeps_fields = False  # filters arrive as allowed ids, resolved from the chunk store
+    kind: ClassVar[str] = "faiss"
+    format: ClassVar[int] = 2  # 2: fields files beside the index; 1: the index alone
+    in_files: ClassVar[bool] = True
 
     def __init__(self, dimension: int, index: faiss.Index | None = None,
-                 tombstones: np.ndarray | None = None, index_type: str | None = None,
-                 threshold: int = HNSW_THRESHOLD) -> None:
+                 tombstones: np.ndarray | None = None, index_type: str = "auto",
+                 threshold: int = HNSW_THRESHOLD, ef_search: int = HNSW_EF_SEARCH,
+                 codes: np.ndarray | None = None, table: Sequence[ChunkFields] = ()) -> None:
+        """`codes` and `table`: the fields of `index`'s vectors (see the module docstring);
+        None for a given index means they are unknown, and the store can then only be searched
+        unfiltered."""
         self.dimension = dimension
-        self.index_type = _checked_type(index_type or configured_index_type())
+        self.index_type = _checked_type(index_type)
+        self.ef_search = _checked_ef(ef_search)
         self.threshold = threshold
         if index is None:
             start = wanted_type(self.index_type, 0, threshold)
             index = new_hnsw_index(dimension) if start == "hnsw" else new_flat_index(dimension)
+            codes = np.zeros(0, dtype=np.int32)
         self.index = index
+        if codes is not None and len(codes) != index.ntotal:
+            raise VectorStoreError(f"{len(codes)} field codes for {index.ntotal} vectors")
+        self._codes: np.ndarray | None = None if codes is None \
+            else np.ascontiguousarray(codes, dtype=np.int32)
+        self._table: list[ChunkFields] = list(table)
+        self._code_of: dict[ChunkFields, int] = {f: i for i, f in enumerate(self._table)}
         self._tombstones: set[int] = set(int(t) for t in tombstones) if tombstones is not None \
             else set()
         self._ids: np.ndarray | None = None  # external ids in storage order; rebuilt lazily
         self._order: np.ndarray | None = None
         self._alive: tuple[faiss.IDSelector, faiss.IDSelector] | None = None
         self._max: int | None = None  # see _max_id
+
+    # -- the backend: making, loading and copying stores (see StoreBackend) ----------------------
+
+    @classmethod
+    def create(cls, config: StoreConfig, dimension: int, build_folder: Path | None = None
+               ) -> FaissStore:
+        """Everything lives in the folders: nothing to name in a build folder."""
+        return cls(dimension, index_type=config.faiss_index, ef_search=config.faiss_ef_search)
+
+    @classmethod
+    def load(cls, config: StoreConfig, folder: Path, fields: FieldsSource | None = None
+             ) -> FaissStore:
+        """Reads a saved store into memory: a loaded store is already an independent copy."""
+        path = folder / INDEX_FILE
+        if not path.exists():
+            raise VectorStoreError(f"no FAISS index at {path}")
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError as exc:
+            raise VectorStoreError(f"cannot read FAISS index {path}: {exc}") from exc
+        tombstones_path = folder / TOMBSTONES_FILE
+        tombstones = (np.load(tombstones_path, allow_pickle=False)
+                      if tombstones_path.exists() else None)
+        codes, table = _read_fields(folder)
+        if codes is None and fields is not None:  # format 1: fields from the chunk store
+            stored = faiss.vector_to_array(index.id_map).astype(np.int64, copy=False)
+            codes, table = fields().codes_for(stored)
+        return cls(index.d, index, tombstones, index_type=config.faiss_index,
+                   ef_search=config.faiss_ef_search, codes=codes, table=table)
+
+    @classmethod
+    def fork(cls, config: StoreConfig, folder: Path, build_folder: Path | None = None
+             ) -> FaissStore:
+        store = cls.load(config, folder)
+        if store._codes is None:
+            raise VectorStoreError(f"the FAISS store in {folder} keeps no fields (an older "
+                                   "format): it cannot be copied; rebuild in full")
+        return store
+
+    @classmethod
+    def reopen(cls, config: StoreConfig, build_folder: Path) -> None:
+        """None: workers write vector files, which the finish step adds."""
+        return None
+
+    @classmethod
+    def discard(cls, config: StoreConfig, folder: Path) -> None:
+        """Nothing outside the folder to free."""
 
     # -- what the store is ---------------------------------------------------------------------
 
@@ -173,22 +216,46 @@ class FaissStore:
 
     def add(self, ids: np.ndarray, vectors: np.ndarray,
             fields: Sequence[ChunkFields] | None = None) -> None:
-        """Adds vectors; an id already stored has its vector replaced. Fields are not kept."""
+        """Adds vectors and their fields; an id already stored has both replaced."""
         ids, vectors = checked_vectors(ids, vectors, self.dimension)
+        fields = checked_fields(ids, fields)
         if not len(ids):
             return
+        self._known_codes()
         if self.index.ntotal and int(ids.min()) <= self._max_id():
             # Not only new ids (a build's are): replace the stored ones.
             self.delete(self.existing_ids(ids))
         if self._tombstones and any(int(i) in self._tombstones for i in ids):
             # A tombstoned id coming back would be hidden by its tombstone: purge them first.
             self.rebuild()
+        codes = self._encode(fields)
         self.index.add_with_ids(vectors, ids)
+        self._codes = np.concatenate([self._known_codes(), codes])
         self._ids = self._order = None
         self._max = max(self._max_id(), int(ids.max()))
 
     def update_fields(self, ids: np.ndarray, fields: Sequence[ChunkFields]) -> None:
-        """Nothing to do: this store keeps no fields."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
+        codes = self._encode(checked_fields(ids, fields))
+        positions, found = positions_of(self._stored_ids(), self._id_order(), ids)
+        self._known_codes()[positions[found]] = codes[found]
+
+    def _encode(self, fields: Sequence[ChunkFields]) -> np.ndarray:
+        codes = np.empty(len(fields), dtype=np.int32)
+        for i, item in enumerate(fields):
+            code = self._code_of.get(item)
+            if code is None:
+                code = self._code_of[item] = len(self._table)
+                self._table.append(item)
+            codes[i] = code
+        return codes
+
+    def _known_codes(self) -> np.ndarray:
+        if self._codes is None:
+            raise VectorStoreError("this FAISS store was written before stores kept fields and "
+                                   "was opened without them: load it with its chunk store's "
+                                   "fields, or rebuild the index")
+        return self._codes
 
     def _max_id(self) -> int:
         """An upper bound of the stored ids (deleted ones may count), kept between adds."""
@@ -202,7 +269,13 @@ class FaissStore:
         if not len(ids):
             return 0
         if self.current_type == "flat":
-            return int(self.index.remove_ids(faiss.IDSelectorBatch(ids)))
+            # IndexIDMap2 compacts its storage and id map in order: the codes follow suit.
+            keep = ~np.isin(self._stored_ids(), ids)
+            removed = int(self.index.remove_ids(faiss.IDSelectorBatch(ids)))
+            if self._codes is not None:
+                self._codes = self._codes[keep]
+            self._ids = self._order = None
+            return removed
         present = ids[np.isin(ids, self._stored_ids())]
         fresh = [int(i) for i in present if int(i) not in self._tombstones]
         self._tombstones.update(fresh)
@@ -214,11 +287,14 @@ class FaissStore:
     def rebuild(self, target_type: str | None = None) -> None:
         """Re-creates the index from the live vectors: drops tombstones, or changes the type."""
         target = target_type or self.current_type
-        ids, vectors = self._live_ids_and_vectors()
+        alive = self._alive_mask()
+        ids, vectors = self.live_vectors()
         index = new_hnsw_index(self.dimension) if target == "hnsw" \
             else new_flat_index(self.dimension)
         if len(ids):
             index.add_with_ids(vectors, ids)
+        if self._codes is not None:
+            self._codes = self._codes[alive]
         self.index, self._tombstones = index, set()
         self._ids = self._order = self._alive = None
 
@@ -230,23 +306,29 @@ class FaissStore:
 
     # -- searching -----------------------------------------------------------------------------
 
-    def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None,
-               where: ChunkFilter | None = None) -> tuple[np.ndarray, np.ndarray]:
-        if where is not None:
-            raise VectorStoreError("the FAISS store keeps no fields to filter on: pass the "
-                                   "allowed ids instead")
+    def search(self, query: np.ndarray, k: int, where: ChunkFilter | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         k = min(k, self.count())
         if k <= 0:
             return _empty()
-        if allowed_ids is not None:
-            allowed = np.ascontiguousarray(allowed_ids, dtype=np.int64)
-            if not len(allowed):
-                return _empty()
-            if self.current_type == "hnsw" and len(allowed) <= EXACT_FILTER_LIMIT:
-                return self._exact_among(query[0], allowed, k)
-            return self._search(query, k, faiss.IDSelectorBatch(allowed))
-        return self._search(query, k, None)
+        if where is None:
+            return self._search(query, k, None)
+        if where.matches_nothing():
+            return _empty()
+        positions = self._passing(where)
+        if not len(positions):
+            return _empty()
+        if self.current_type == "hnsw" and len(positions) <= EXACT_FILTER_LIMIT:
+            return self._exact_among(query[0], positions, k)
+        return self._search(query, k, faiss.IDSelectorBatch(self._stored_ids()[positions]))
+
+    def _passing(self, where: ChunkFilter) -> np.ndarray:
+        """Storage positions of the vectors whose fields pass `where` (tombstones included)."""
+        codes = self._known_codes()
+        table = np.fromiter((where.matches(f) for f in self._table), dtype=bool,
+                            count=len(self._table))
+        return np.flatnonzero(table[codes]) if len(table) else np.zeros(0, dtype=np.int64)
 
     def _search(self, query: np.ndarray, k: int, selector: faiss.IDSelector | None
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -259,7 +341,7 @@ class FaissStore:
             else:
                 selector = alive
         if self.current_type == "hnsw":
-            params = faiss.SearchParametersHNSW(efSearch=max(configured_ef_search(), k))
+            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
             if selector is not None:
                 params.sel = selector
         else:
@@ -268,10 +350,9 @@ class FaissStore:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
-    def _exact_among(self, query: np.ndarray, allowed: np.ndarray, k: int
+    def _exact_among(self, query: np.ndarray, positions: np.ndarray, k: int
                      ) -> tuple[np.ndarray, np.ndarray]:
-        positions, found = positions_of(self._stored_ids(), self._id_order(), allowed)
-        positions, ids = positions[found], allowed[found]
+        ids = self._stored_ids()[positions]
         if self._tombstones:
             alive = ~np.isin(ids, np.fromiter(self._tombstones, dtype=np.int64))
             positions, ids = positions[alive], ids[alive]
@@ -313,29 +394,60 @@ class FaissStore:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return faiss.rev_swig_ptr(flat.get_xb(), n * self.dimension).reshape(n, self.dimension)
 
-    def _live_ids_and_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+    def _alive_mask(self) -> np.ndarray:
+        """Per storage position: True unless tombstoned."""
+        if not self._tombstones:
+            return np.ones(len(self._stored_ids()), dtype=bool)
+        return ~np.isin(self._stored_ids(), np.fromiter(self._tombstones, dtype=np.int64))
+
+    def live_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ids and vectors of every live (not deleted) vector, in storage order.
+
+        Without tombstones the vectors are a view, not a copy (1.5 GB at 1M vectors), of FAISS's
+        own array: valid while this store keeps its index.
+        """
         ids = self._stored_ids()
         vectors = self._storage()
         if self._tombstones:
-            alive = ~np.isin(ids, np.fromiter(self._tombstones, dtype=np.int64))
+            alive = self._alive_mask()
             return ids[alive].copy(), np.ascontiguousarray(vectors[alive])
-        # A view, not a copy (1.5 GB at 1M vectors): valid while this store keeps its index.
         return ids.copy(), vectors
+
+    def fields_of(self, ids: np.ndarray) -> list[ChunkFields]:
+        """The fields kept beside each of `ids` (all must be stored)."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
+        positions, found = positions_of(self._stored_ids(), self._id_order(), ids)
+        if not found.all():
+            raise VectorStoreError(f"{int((~found).sum())} of the ids are not stored")
+        codes = self._known_codes()[positions]
+        return [self._table[c] for c in codes.tolist()]
 
     # -- files ---------------------------------------------------------------------------------
 
     def save(self, folder: Path) -> None:
         self.settle()
+        codes = self._compacted_codes()
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / INDEX_FILE
-        partial = folder / (INDEX_FILE + ".partial")
         try:
-            faiss.write_index(self.index, str(partial))
+            with atomic_path(target) as partial:
+                faiss.write_index(self.index, str(partial))
         except RuntimeError as exc:  # FAISS reports a failed write (e.g. a full disk) this way
-            partial.unlink(missing_ok=True)
             raise VectorStoreError(f"cannot write FAISS index {target}: {exc}") from exc
-        _fsync_replace(partial, target)
         self._save_tombstones(folder)
+        with atomic_file(folder / FIELD_CODES_FILE) as f:
+            np.save(f, codes, allow_pickle=False)
+        write_atomic(folder / FIELD_TABLE_FILE, json.dumps(
+            [[t.document_id, t.jurisdiction, t.instrument_type, t.year] for t in self._table],
+            ensure_ascii=False))
+
+    def _compacted_codes(self) -> np.ndarray:
+        """Drops table entries no vector uses any more (documents deleted since)."""
+        used, codes = np.unique(self._known_codes(), return_inverse=True)
+        self._table = [self._table[c] for c in used.tolist()]
+        self._code_of = {f: i for i, f in enumerate(self._table)}
+        self._codes = codes.astype(np.int32).reshape(-1)
+        return self._codes
 
     def _save_tombstones(self, folder: Path) -> None:
         target = folder / TOMBSTONES_FILE
@@ -345,28 +457,18 @@ class FaissStore:
         with atomic_file(target) as f:
             np.save(f, np.array(sorted(self._tombstones), dtype=np.int64), allow_pickle=False)
 
-    @classmethod
-    def load(cls, folder: Path) -> FaissStore:
-        path = folder / INDEX_FILE
-        if not path.exists():
-            raise VectorStoreError(f"no FAISS index at {path}")
-        try:
-            index = faiss.read_index(str(path))
-        except RuntimeError as exc:
-            raise VectorStoreError(f"cannot read FAISS index {path}: {exc}") from exc
-        tombstones_path = folder / TOMBSTONES_FILE
-        tombstones = (np.load(tombstones_path, allow_pickle=False)
-                      if tombstones_path.exists() else None)
-        return cls(index.d, index, tombstones)
 
-
-def _fsync_replace(partial: Path, target: Path) -> None:
-    with partial.open("rb") as f:
-        os.fsync(f.fileno())
-    os.replace(partial, target)
-
-
-# Loading reads the whole index into memory, so a loaded store is already an independent copy.
-# Everything lives in the folders: nothing to name in a build folder, nothing to discard.
-register_store("faiss", lambda dimension, build_folder=None: FaissStore(dimension), FaissStore.load,
-               fork=lambda generation, build_folder=None: FaissStore.load(generation))
+def _read_fields(folder: Path) -> tuple[np.ndarray | None, list[ChunkFields]]:
+    """The saved field codes and table; (None, []) for a store of format 1, which has none."""
+    codes_path, table_path = folder / FIELD_CODES_FILE, folder / FIELD_TABLE_FILE
+    if not codes_path.exists():
+        return None, []
+    try:
+        codes = np.load(codes_path, allow_pickle=False)
+        table = [ChunkFields(str(d), str(j), str(t), int(y))
+                 for d, j, t, y in json.loads(table_path.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError) as exc:
+        raise VectorStoreError(f"unreadable FAISS store fields in {folder}: {exc}") from exc
+    if len(codes) and (codes.min() < 0 or codes.max() >= len(table)):
+        raise VectorStoreError(f"FAISS store fields in {folder} name entries their table lacks")
+    return codes.astype(np.int32, copy=False), table

@@ -1,0 +1,1 @@
+"""Vector stores: the protocol (base), the implementations, the factory, the conformance suite."""
