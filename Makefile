@@ -1,5 +1,6 @@
 # The two set-up commands: `make serve` (build the index over a corpus, then serve it) and
-# `make test` (the whole test suite). Both create .venv and install everything on first use.
+# `make test` (the whole test suite). Both create .venv on first use: `make serve` installs the
+# runtime dependencies only, `make test` the test and milvus extras too.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,25 +9,40 @@ CORPUS ?= $(if $(wildcard ../shared/corpus/MANIFEST.tsv),../shared/corpus,corpus
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install serve test bench clean
+.PHONY: install install-test serve test lint bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed-runtime
+install-test: $(VENV)/.installed-test
 
 # torch is installed first and pinned: a plain `torch` requirement can pull a multi-GB CUDA build.
-$(VENV)/.installed: pyproject.toml
+# Two stamps: serving needs the runtime dependencies only; the tests add the test and milvus extras.
+$(VENV)/.installed-runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test,milvus]'
-	touch $@
+	touch $@ $(VENV)/.installed-runtime
 
 serve: install
 	$(BIN)/policyqa serve --corpus $(CORPUS)
 
-# pytest, then the Milvus store against a real Milvus server in a loopback-only network namespace.
-test: install
+# The import layers and cycles, ruff, pytest, then the Milvus store against a real Milvus server
+# in a loopback-only network namespace. Each step stops `make` with its own report when it fails.
+test: install-test lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	bash .ci/milvus-tests
+
+lint: install-test
+	$(BIN)/lint-imports
+	$(BIN)/python .ci/import-check
+	$(BIN)/ruff check .
 
 # The performance benchmarks (`policyqa bench --help`); e.g. make bench BENCH_ARGS=--quick
 bench: install
