@@ -34,15 +34,19 @@ serve: install
 	$(BIN)/policyqa serve --corpus $(CORPUS)
 
 # The import layers and cycles, ruff, pytest, then the Milvus store against a real Milvus server
-# in a loopback-only network namespace. Each step stops `make` with its own report when it fails.
+# in a loopback-only network namespace.
 test: install-test lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	bash .ci/milvus-tests
 
+# All three report before `make` stops on any of them.
 lint: install-test
-	$(BIN)/lint-imports
-	$(BIN)/python .ci/import-check
-	$(BIN)/ruff check .
+	@status=0; \
+	$(BIN)/lint-imports --no-cache || status=1; \
+	$(BIN)/python .ci/import-check || status=1; \
+	$(BIN)/ruff check . || status=1; \
+	if [ $$status -ne 0 ]; then echo "lint: FAILED (import layers, import cycles or ruff; see above)" >&2; fi; \
+	exit $$status
 
 # The performance benchmarks (`policyqa bench --help`); e.g. make bench BENCH_ARGS=--quick
 bench: install
