@@ -235,6 +235,25 @@ def test_document_text_is_what_passage_offsets_point_into(client):
                    for a, b in zip(pages, pages[1:]))
 
 
+def test_responses_match_their_documented_models(client):
+    """The routes return ready JSON without FastAPI re-validating it: the models still hold."""
+    from service.api_models import AskResponse, DocumentOut, DocumentText
+
+    schema = client.get("/openapi.json").json()
+    for method in ("get", "post"):
+        ok = schema["paths"]["/v1/ask"][method]["responses"]["200"]["content"]
+        assert ok["application/json"]["schema"] == {"$ref": "#/components/schemas/AskResponse"}
+    answer = ask(client, question=REFOULEMENT, k=5)
+    assert AskResponse.model_validate(answer).model_dump(mode="json") == answer
+    got = client.get("/v1/ask", params={"q": REFOULEMENT, "k": 5})
+    assert got.headers["content-type"] == "application/json"
+    AskResponse.model_validate(got.json())
+    for document in client.get("/v1/documents").json():
+        DocumentOut.model_validate(document)
+    DocumentText.model_validate(
+        client.get("/v1/documents/pdf/refugee_convention_and_protocol_unhcr.pdf/text").json())
+
+
 def test_document_text_of_an_unknown_id_is_a_json_404(client):
     assert error_of(client.get("/v1/documents/nope.pdf/text"), 404)["code"] == "not_found"
     assert error_of(client.get("/v1/documents/treaties/../../etc/passwd/text"),
