@@ -1,5 +1,6 @@
 # The two set-up commands: `make serve` (build the index over a corpus, then serve it) and
-# `make test` (the whole test suite). Both create .venv and install everything on first use.
+# `make test` (the whole test suite). Both create .venv on first use: `make serve` installs the
+# runtime dependencies only, `make test` the test and milvus extras too.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,26 +8,51 @@ BIN := $(VENV)/bin
 CORPUS ?= $(if $(wildcard ../shared/corpus/MANIFEST.tsv),../shared/corpus,corpus)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# axe-core, for the web page's accessibility test: from the npm registry, pinned.
+AXE_VERSION := 4.14.1
+AXE_JS := $(VENV)/node/node_modules/axe-core/axe.min.js
 
-.PHONY: install serve test bench clean
+.PHONY: install install-test serve test lint bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed-runtime
+install-test: $(VENV)/.installed-test $(AXE_JS)
 
 # torch is installed first and pinned: a plain `torch` requirement can pull a multi-GB CUDA build.
-$(VENV)/.installed: pyproject.toml
+# Two stamps: serving needs the runtime dependencies only; the tests add the test and milvus extras.
+$(VENV)/.installed-runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test,milvus]'
-	touch $@
+	touch $@ $(VENV)/.installed-runtime
+
+$(AXE_JS):
+	npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/node axe-core@$(AXE_VERSION)
 
 serve: install
 	$(BIN)/policyqa serve --corpus $(CORPUS)
 
-# pytest, then the Milvus store against a real Milvus server in a loopback-only network namespace.
-test: install
+# The import layers and cycles, ruff, pytest, then the Milvus store against a real Milvus server
+# in a loopback-only network namespace.
+test: install-test lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	bash .ci/milvus-tests
+
+# All three report before `make` stops on any of them.
+lint: install-test
+	@status=0; \
+	$(BIN)/lint-imports --no-cache || status=1; \
+	$(BIN)/python .ci/import-check || status=1; \
+	$(BIN)/ruff check . || status=1; \
+	if [ $$status -ne 0 ]; then echo "lint: FAILED (import layers, import cycles or ruff; see above)" >&2; fi; \
+	exit $$status
 
 # The performance benchmarks (`policyqa bench --help`); e.g. make bench BENCH_ARGS=--quick
 bench: install

@@ -179,6 +179,17 @@ class ChunkStore:
         row = self.db.execute("SELECT text FROM documents WHERE id = ?", (document_id,)).fetchone()
         return row[0] if row else None
 
+    def document_source(self, document_id: str
+                        ) -> tuple[str, list[tuple[int, int, int, str]] | None] | None:
+        """A document's extracted text (what chunk offsets index) and its page map, as
+        (start, end, page index, page label) spans over that text; None for an unknown id."""
+        row = self.db.execute("SELECT text, pages FROM documents WHERE id = ?",
+                              (document_id,)).fetchone()
+        if row is None:
+            return None
+        pages = None if row[1] is None else [tuple(p) for p in json.loads(row[1])]
+        return row[0], pages
+
     def counts(self) -> tuple[int, int]:
         docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
         chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]

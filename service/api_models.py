@@ -76,6 +76,22 @@ class DocumentOut(BaseModel):
     warnings: list[str] = []
 
 
+class PageSpan(BaseModel):
+    """One page of a paged document: text[start:end] is on PDF page `index` (1-based), printed
+    as `label`."""
+    start: int
+    end: int
+    index: int
+    label: str
+
+
+class DocumentText(BaseModel):
+    id: str
+    text: str = Field(description="the extracted text; citations' char_start/char_end index it")
+    pages: list[PageSpan] | None = Field(description="page spans over `text`, in order; null "
+                                         "for formats without pages")
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str

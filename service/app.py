@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import mimetypes
+import os
 import threading
 import time
-from dataclasses import asdict
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
+import orjson
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,11 +34,13 @@ from ingest.catalogue import CatalogueError
 from ingest.document import DocumentReadError
 from ingest.errors import PolicyQAError
 from service.api_models import (
+    MAX_K,
     MAX_QUESTION_CHARS,
     AskFilters,
     AskRequest,
     AskResponse,
     DocumentOut,
+    DocumentText,
     ErrorResponse,
     RebuildStatus,
 )
@@ -42,6 +50,10 @@ from service.settings import Settings, SettingsError
 
 log = logging.getLogger("policyqa.service")
 STATIC = Path(__file__).parent / "static"
+# Threads answering questions: the work is CPU-bound, so a few beyond the cores only queue.
+ASK_WORKERS = max(2, min(8, os.cpu_count() or 2))
+NOT_FOUND = {404: {"model": ErrorResponse}}
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -79,6 +91,13 @@ def error_status(exc: PolicyQAError) -> tuple[int, str]:
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    """A ready JSON response: orjson writes the engine's dataclasses as they are, and FastAPI
+    passes a Response through without validating it again against the route's response model
+    (which stays for the OpenAPI schema)."""
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
 
 class BodyLimit:
@@ -177,7 +196,7 @@ class RebuildJob:
                              report=self.report)
 
 
-def live_searcher(request: Request) -> IndexSearcher:
+async def live_searcher(request: Request) -> IndexSearcher:
     current = request.app.state.engine.searcher
     if current is None:
         raise ApiError(503, "no_index", "no index is loaded yet")
@@ -187,7 +206,7 @@ def live_searcher(request: Request) -> IndexSearcher:
 Current = Annotated[IndexSearcher, Depends(live_searcher)]
 
 
-def require_admin(request: Request) -> None:
+async def require_admin(request: Request) -> None:
     """Admin calls need `Authorization: Bearer <admin_key>`; with no key set, none pass."""
     settings: Settings = request.app.state.settings
     key = settings.admin_key.get_secret_value() if settings.admin_key else None
@@ -205,10 +224,25 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
     engine = engine or AnswerEngine(settings)
     engine.refresh()
     rebuild = RebuildJob(engine)
-    app = FastAPI(title="PolicyQA", version="0.1.0",
-                  description="Cited passage retrieval over treaty, legislation and policy "
-                  "texts.", responses={400: {"model": ErrorResponse},
-                                       422: {"model": ErrorResponse}})
+    # Routes are async and cheap; the engine's work runs here, one thread hop per request.
+    workers = ThreadPoolExecutor(max_workers=ASK_WORKERS, thread_name_prefix="policyqa-ask")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            workers.shutdown(wait=False, cancel_futures=True)
+
+    async def off_loop(fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(workers, fn, *args)
+
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the files the
+    # fastapi-offline package ships, served by this app, never from a CDN.
+    app = FastAPIOffline(title="PolicyQA", version="0.1.0", lifespan=lifespan,
+                         description="Cited passage retrieval over treaty, legislation and "
+                         "policy texts.", responses={400: {"model": ErrorResponse},
+                                                     422: {"model": ErrorResponse}})
     app.state.engine, app.state.rebuild, app.state.settings = engine, rebuild, settings
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
@@ -217,39 +251,44 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     _install_error_handlers(app)
 
-    def answer(body: AskRequest) -> dict:
+    def answer(body: AskRequest) -> bytes:
+        """In a worker thread: the engine's answer, already as JSON bytes."""
         filters = body.filters or AskFilters()
         # QuestionError and NoIndexLoadedError become responses through ERROR_STATUS.
         result = engine.ask(body.question, k=body.k, mode=body.mode,
                             document_ids=filters.document_ids,
                             filters=filters.fields() or None,
                             max_context_tokens=body.max_context_tokens)
-        data = asdict(result)
-        data["index"] = {"generation": data.pop("generation"),
-                         "documents": data.pop("documents"), "chunks": data.pop("chunks")}
-        return data
+        return orjson.dumps({"question": result.question, "mode": result.mode,
+                             "took_ms": result.took_ms,
+                             "index": {"generation": result.generation,
+                                       "documents": result.documents, "chunks": result.chunks},
+                             "passages": result.passages})
+
+    async def answered(body: AskRequest) -> Response:
+        return Response(await off_loop(answer, body), media_type="application/json")
 
     @app.post("/v1/ask", response_model=AskResponse, tags=["questions"])
-    def ask_post(body: AskRequest) -> dict:
+    async def ask_post(body: AskRequest) -> Response:
         """Ranked passages with citations for a natural-language question."""
-        return answer(body)
+        return await answered(body)
 
     @app.get("/v1/ask", response_model=AskResponse, tags=["questions"])
-    def ask_get(q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS)],
-                k: Annotated[int, Query(ge=1, le=50)] = 5,
-                mode: Annotated[str, Query(pattern=f"^({'|'.join(MODES)})$")] = "hybrid",
-                document_id: Annotated[list[str] | None, Query()] = None) -> dict:
+    async def ask_get(q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS)],
+                      k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
+                      mode: Annotated[str, Query(pattern=f"^({'|'.join(MODES)})$")] = "hybrid",
+                      document_id: Annotated[list[str] | None, Query()] = None) -> Response:
         """The same as POST /v1/ask, for links and quick checks."""
-        return answer(AskRequest(question=q, k=k, mode=mode,  # type: ignore[arg-type]
-                                 filters=AskFilters(document_ids=document_id)))
+        return await answered(AskRequest(question=q, k=k, mode=mode,  # type: ignore[arg-type]
+                                         filters=AskFilters(document_ids=document_id)))
 
     @app.get("/v1/documents", response_model=list[DocumentOut], tags=["documents"])
-    def documents(current: Current) -> list[dict]:
-        return [_document_out(d) for d in current.documents]
+    async def documents(current: Current) -> Response:
+        return _json([_document_out(d) for d in current.documents])
 
     @app.get("/v1/documents/{document_id:path}/file", tags=["documents"],
-             response_class=FileResponse)
-    def document_file(document_id: str, current: Current) -> FileResponse:
+             response_class=FileResponse, responses=NOT_FOUND)
+    async def document_file(document_id: str, current: Current) -> FileResponse:
         """The original file, from inside the corpus folder only."""
         known = {d.id for d in current.documents}
         if document_id not in known:
@@ -264,28 +303,49 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
         return FileResponse(path, media_type=media, content_disposition_type="inline",
                             filename=path.name)
 
+    @app.get("/v1/documents/{document_id:path}/text", response_model=DocumentText,
+             tags=["documents"], responses=NOT_FOUND)
+    async def document_text(document_id: str, current: Current) -> Response:
+        """The extracted text that passages' char_start/char_end point into, with its page map
+        (PDF page spans over that text; null for formats without pages)."""
+        def read() -> bytes | None:
+            found = current.chunks.document_source(document_id)
+            if found is None:
+                return None
+            text, pages = found
+            return orjson.dumps({
+                "id": document_id, "text": text,
+                "pages": None if pages is None else [
+                    {"start": start, "end": end, "index": index, "label": label}
+                    for start, end, index, label in pages]})
+
+        body = await off_loop(read)
+        if body is None:
+            raise ApiError(404, "not_found", f"no document {document_id!r}")
+        return Response(body, media_type="application/json")
+
     @app.get("/v1/documents/{document_id:path}", response_model=DocumentOut,
-             tags=["documents"])
-    def document(document_id: str, current: Current) -> dict:
+             tags=["documents"], responses=NOT_FOUND)
+    async def document(document_id: str, current: Current) -> Response:
         record = next((d for d in current.documents if d.id == document_id), None)
         if record is None:
             raise ApiError(404, "not_found", f"no document {document_id!r}")
-        return _document_out(record)
+        return _json(_document_out(record))
 
     @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict:
-        return {"status": "ok"}
+    async def healthz() -> Response:
+        return _json({"status": "ok"})
 
     @app.get("/readyz", tags=["operations"])
-    def readyz() -> JSONResponse:
+    async def readyz() -> Response:
         current = engine.searcher
         if current is None:
             return _error(503, "not_ready", "no index is loaded yet")
-        return JSONResponse({"status": "ready", "generation": current.generation})
+        return _json({"status": "ready", "generation": current.generation})
 
     @app.post("/v1/index/rebuild", status_code=202, response_model=RebuildStatus,
               tags=["operations"], dependencies=[Depends(require_admin)])
-    def start_rebuild(full: bool = False) -> RebuildStatus:
+    async def start_rebuild(full: bool = False) -> RebuildStatus:
         """Starts an incremental rebuild in the background; answers keep coming meanwhile."""
         if not rebuild.start(full=full):
             raise ApiError(409, "rebuild_running", "a rebuild is already running")
@@ -293,15 +353,15 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
 
     @app.get("/v1/index/status", response_model=RebuildStatus, tags=["operations"],
              dependencies=[Depends(require_admin)])
-    def index_status() -> RebuildStatus:
+    async def index_status() -> RebuildStatus:
         return rebuild.status()
 
     @app.get("/favicon.ico", include_in_schema=False)
-    def favicon() -> Response:
+    async def favicon() -> Response:
         return Response(status_code=204)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def page() -> HTMLResponse:
+    async def page() -> HTMLResponse:
         return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"),
                             headers={"Content-Security-Policy": "default-src 'self'; "
                                      "style-src 'self' 'unsafe-inline'; "

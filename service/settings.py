@@ -17,9 +17,7 @@ from pydantic_settings import (
 
 from ingest.chunker import ChunkSettings
 from ingest.errors import PolicyQAError
-
-# Today's ranking, stage by stage (service/ranking/): rerank and diversify slots left empty.
-DEFAULT_RANKING_STAGES: tuple[str, ...] = ("candidates", "fuse", "boost", "budget", "cite")
+from service.ranking.defaults import DEFAULT_RANKING_STAGES
 
 if TYPE_CHECKING:
     from index.stores.base import StoreConfig

@@ -15,11 +15,11 @@ from service.ranking.boost import Boost
 from service.ranking.budget import Budget
 from service.ranking.candidates import Candidates
 from service.ranking.cite import Cite
+from service.ranking.defaults import DEFAULT_RANKING_STAGES
 from service.ranking.diversify import Diversify
 from service.ranking.fuse import Fuse
 from service.ranking.stages import Candidate, Passage, QueryContext, Stage, StageError
 from service.ranking.understand import understand
-from service.settings import DEFAULT_RANKING_STAGES
 
 STAGES: dict[str, type[Stage]] = {stage.name: stage for stage in (
     Candidates,

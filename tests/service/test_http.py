@@ -197,6 +197,81 @@ def test_documents(client, live_server):
     assert text.headers["content-type"].startswith("text/plain")
 
 
+def _page_at(pages: list[dict], offset: int) -> dict:
+    """The page span holding the character at `offset` (empty spans hold none)."""
+    holding = [p for p in pages if p["start"] <= offset < p["end"]]
+    assert len(holding) == 1, (offset, holding)
+    return holding[0]
+
+
+def test_document_text_is_what_passage_offsets_point_into(client):
+    texts: dict[str, dict] = {}
+    passages = [p for q in (REFOULEMENT, "Art. 21 Dublin III take charge request deadline",
+                            "definition of a refugee")
+                for p in ask(client, question=q, k=10)["passages"]]
+    for passage in passages:
+        c = passage["citation"]
+        if c["document_id"] not in texts:
+            response = client.get(f"/v1/documents/{c['document_id']}/text")
+            assert response.status_code == 200, response.text
+            assert response.headers["content-type"] == "application/json"
+            texts[c["document_id"]] = response.json()
+        document = texts[c["document_id"]]
+        assert document["id"] == c["document_id"]
+        assert document["text"][c["char_start"]:c["char_end"]] == passage["text"]
+        if c["page_start"] is None:
+            assert document["pages"] is None
+            continue
+        first = _page_at(document["pages"], c["char_start"])
+        last = _page_at(document["pages"], c["char_end"] - 1)
+        assert (first["index"], first["label"]) == (c["page_start"], c["page_label_start"])
+        assert (last["index"], last["label"]) == (c["page_end"], c["page_label_end"])
+    pdfs = [d for d in texts.values() if d["pages"] is not None]
+    assert pdfs and any(not d["id"].endswith(".pdf") for d in texts.values())
+    for document in pdfs:  # the spans tile the text in order
+        pages = document["pages"]
+        assert pages[0]["start"] == 0 and pages[-1]["end"] == len(document["text"])
+        assert all(a["end"] == b["start"] and a["index"] <= b["index"]
+                   for a, b in zip(pages, pages[1:]))
+
+
+def test_responses_match_their_documented_models(client):
+    """The routes return ready JSON without FastAPI re-validating it: the models still hold."""
+    from service.api_models import AskResponse, DocumentOut, DocumentText
+
+    schema = client.get("/openapi.json").json()
+    for method in ("get", "post"):
+        ok = schema["paths"]["/v1/ask"][method]["responses"]["200"]["content"]
+        assert ok["application/json"]["schema"] == {"$ref": "#/components/schemas/AskResponse"}
+    answer = ask(client, question=REFOULEMENT, k=5)
+    assert AskResponse.model_validate(answer).model_dump(mode="json") == answer
+    got = client.get("/v1/ask", params={"q": REFOULEMENT, "k": 5})
+    assert got.headers["content-type"] == "application/json"
+    AskResponse.model_validate(got.json())
+    for document in client.get("/v1/documents").json():
+        DocumentOut.model_validate(document)
+    DocumentText.model_validate(
+        client.get("/v1/documents/pdf/refugee_convention_and_protocol_unhcr.pdf/text").json())
+
+
+def test_document_text_of_an_unknown_id_is_a_json_404(client):
+    assert error_of(client.get("/v1/documents/nope.pdf/text"), 404)["code"] == "not_found"
+    assert error_of(client.get("/v1/documents/treaties/../../etc/passwd/text"),
+                    404)["code"] == "not_found"
+
+
+def test_document_text_is_in_the_openapi_schema(client):
+    schema = client.get("/openapi.json").json()
+    operation = schema["paths"]["/v1/documents/{document_id}/text"]["get"]
+    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/DocumentText"}
+    assert "404" in operation["responses"]
+    model = schema["components"]["schemas"]["DocumentText"]
+    assert set(model["properties"]) == {"id", "text", "pages"}
+    assert set(schema["components"]["schemas"]["PageSpan"]["properties"]) == {
+        "start", "end", "index", "label"}
+
+
 @pytest.mark.parametrize("path", [
     "/v1/documents/../../../../etc/passwd/file",
     "/v1/documents/%2e%2e/%2e%2e/%2e%2e/etc/passwd/file",

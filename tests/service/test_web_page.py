@@ -22,6 +22,8 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOT = Path("/tmp/policyqa-page.png")
 REFOULEMENT_QUESTION = "Can a refugee be expelled to a country where his life would be threatened?"
 UNHCR_PDF = "pdf/refugee_convention_and_protocol_unhcr.pdf"
+OFFLINE_RULES = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
+SWAGGER_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
 from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
@@ -43,6 +45,9 @@ def driver():
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-quic", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-proxy-server",
+                # The network closed: no host name but the live server's resolves, so a page
+                # that needs a CDN stays blank here as it would on an offline machine.
+                f"--host-resolver-rules={OFFLINE_RULES}",
                 "--window-size=1280,1800", f"--user-data-dir={profile}"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -176,6 +181,28 @@ def test_markup_in_the_question_is_shown_as_text(driver, live_server):
     assert payload in asked.text
     assert asked.find_elements(By.CSS_SELECTOR, "script, img") == []
     assert driver.find_elements(By.CSS_SELECTOR, "main script, main img") == []
+    assert _console_errors(driver) == []
+
+
+def test_api_docs_render_from_the_servers_own_files_with_the_network_closed(driver, live_server):
+    base_url = live_server.base_url.rstrip("/")
+    driver.get("about:blank")  # no page's Content-Security-Policy: only the network can refuse
+    blocked = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0], {mode: 'no-cors'}).then(() => done('reached'), () => done('blocked'));",
+        SWAGGER_CDN)
+    assert blocked == "blocked", "the browser can reach a CDN: this test would prove nothing"
+    driver.get_log("browser")  # the refused fetch's console error is the probe's, not the page's
+    driver.get(base_url + "/docs")
+    WebDriverWait(driver, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#swagger-ui .opblock-summary-path"))
+    assert "/v1/ask" in driver.find_element(By.ID, "swagger-ui").text
+    paths = {e.get_attribute("data-path") for e in
+             driver.find_elements(By.CSS_SELECTOR, "#swagger-ui .opblock-summary-path")}
+    assert {"/v1/ask", "/v1/documents", "/v1/documents/{document_id}/text"} <= paths, paths
+    loaded = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(url.startswith(base_url + "/") for url in loaded), loaded
     assert _console_errors(driver) == []
 
 
