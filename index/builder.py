@@ -302,6 +302,7 @@ class IndexBuilder:
         for n, source in enumerate(sources, 1):
             self.progress("read", n, len(sources))
             seen.add(source.id)
+            digest: str | None = None
             try:
                 digest = content_hash(source)
                 if not base.rechunk and previous.unchanged(source.id, digest,
@@ -311,7 +312,7 @@ class IndexBuilder:
                     continue
                 doc = load_document(source, digest, catalogue)
             except DocumentReadError as exc:
-                self._skip(report, source, str(exc), previous, new)
+                self._skip(report, source, str(exc), previous, new, digest)
                 continue
             report.read_documents += 1
             report.warnings.extend({"path": doc.id, "warning": w} for w in doc.warnings)
@@ -374,9 +375,13 @@ class IndexBuilder:
 
     @staticmethod
     def _skip(report: BuildReport, source: SourceFile, reason: str,
-              previous: PreviousGeneration, new: ChunkStore) -> None:
-        """Reports an unreadable file; a version indexed earlier stays rather than vanishing."""
+              previous: PreviousGeneration, new: ChunkStore, digest: str | None) -> None:
+        """Reports an unreadable file; a version indexed earlier stays rather than vanishing.
+        The file's hash, when it could be read, tells a later check that it is still the file
+        that was skipped (index/freshness.py)."""
         entry = {"path": source.id, "reason": reason}
+        if digest is not None:
+            entry["sha256"] = digest
         if previous.chunks and source.id in previous.hashes:
             new.copy_document_from(previous.chunks, source.id)
             entry["kept"] = "previous version"

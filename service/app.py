@@ -409,10 +409,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(500, "internal_error", "internal error; the server log has details")
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, engine: AnswerEngine | None = None) -> None:
     import uvicorn
 
-    app = create_app(settings)
+    app = create_app(settings, engine)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
                 proxy_headers=False, server_header=False)
 

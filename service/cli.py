@@ -318,16 +318,25 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from index.generations import current_generation
+    """Serves the corpus as it is now: when the live index was built from another folder, with
+    other settings, or before files were added, changed or removed, it is updated first."""
+    from index.freshness import index_changes
     from service.app import serve
+    from service.engine import AnswerEngine
 
     settings = _settings(args)
-    if current_generation(settings.index_dir) is None or args.rebuild:
-        print(f"building the index over {settings.corpus_dir} into {settings.index_dir} ...",
-              file=sys.stderr)
-        report = build_index(settings, bars=sys.stderr.isatty())
+    builder = _builder(settings, bars=sys.stderr.isatty())
+    changes = ["--rebuild was given"] if args.rebuild else index_changes(builder,
+                                                                         settings.corpus_dir)
+    if changes:
+        print(f"policyqa: updating the index in {settings.index_dir} from "
+              f"{settings.corpus_dir.resolve()}: {'; '.join(changes)}", file=sys.stderr)
+        report = builder.build(settings.corpus_dir)
         _print_report(report, as_json=False, stream=sys.stderr)
-    serve(settings)
+    else:
+        print(f"policyqa: the index in {settings.index_dir} is up to date with "
+              f"{settings.corpus_dir.resolve()}", file=sys.stderr)
+    serve(settings, AnswerEngine(settings, embedder=builder.embedder))
     return 0
 
 
@@ -405,12 +414,13 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.set_defaults(func=cmd_ask)
 
-    serve = sub.add_parser("serve", parents=[common], help="build the index if missing, "
-                           "then serve HTTP")
+    serve = sub.add_parser("serve", parents=[common], help="update the index when the corpus "
+                           "(or its folder) changed, then serve HTTP")
     serve.add_argument("--corpus", type=Path)
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--rebuild", action="store_true", help="update the index before serving")
+    serve.add_argument("--rebuild", action="store_true", help="update the index before serving "
+                       "even when nothing seems to have changed")
     serve.set_defaults(func=cmd_serve)
 
     corpus = sub.add_parser("corpus", help="manage the corpus folder").add_subparsers(

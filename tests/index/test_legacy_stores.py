@@ -10,6 +10,7 @@ from index.generations import MANIFEST_FILE, current_generation, read_manifest
 from index.searcher import ChunkFilter, IndexSearcher
 from index.stores.faiss_store import FIELD_CODES_FILE, FIELD_TABLE_FILE
 from ingest.chunker import ChunkSettings
+from service.ranking.pipeline import rank
 from tests.support import copy_documents
 
 DOCS = ["treaties/echr_protocol4_1963.md", "treaties/refugee_protocol_1967.md"]
@@ -20,7 +21,7 @@ FILTERS = [None, ChunkFilter.of([DOCS[1]]), ChunkFilter.of(fields={"year": [1963
 
 def _answers(searcher: IndexSearcher) -> list[list[int]]:
     return [searcher.dense(q, 10, where) for q in QUESTIONS for where in FILTERS] + \
-        [[h.chunk.id for h in searcher.search(q, k=5, where=where)]
+        [[c.chunk_id for c in rank(searcher, q, k=5, where=where)]
          for q in QUESTIONS for where in FILTERS]
 
 
@@ -41,7 +42,7 @@ def test_a_generation_of_format_1_is_served_and_rebuilt_in_full(shared_corpus, t
     # As the version before fields wrote it: no fields files, store format 1.
     (live / FIELD_CODES_FILE).unlink()
     (live / FIELD_TABLE_FILE).unlink()
-    manifest = read_manifest(live)
+    manifest = json.loads((live / MANIFEST_FILE).read_text())
     manifest["fingerprint"]["store_format"] = 1
     (live / MANIFEST_FILE).write_text(json.dumps(manifest))
     old = IndexSearcher(live, embedder)
@@ -52,7 +53,7 @@ def test_a_generation_of_format_1_is_served_and_rebuilt_in_full(shared_corpus, t
     assert second.full and second.embedded_chunks == second.chunks == first.chunks
     rebuilt = current_generation(tmp_path / "idx")
     assert (rebuilt / FIELD_CODES_FILE).exists() and (rebuilt / FIELD_TABLE_FILE).exists()
-    assert read_manifest(rebuilt)["fingerprint"]["store_format"] == 2
+    assert read_manifest(rebuilt).fingerprint.store_format == 2
     searcher = IndexSearcher(rebuilt, embedder)
     assert _answers(searcher) == expected
     searcher.close()

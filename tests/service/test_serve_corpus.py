@@ -1,0 +1,85 @@
+"""`policyqa serve --corpus DIR` serves DIR as it is now: a real server, two real corpora, one index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support import ServeProcess, copy_documents
+
+FIRST = ["treaties/smuggling_of_migrants_protocol_2000.md"]
+SECOND = ["treaties/refugee_protocol_1967.md",
+          "articles/cross_border_enforcement_of_immigration_laws.txt"]
+
+
+def _get(server: ServeProcess, path: str):
+    with urllib.request.urlopen(server.base_url + path, timeout=30) as response:
+        return json.load(response)
+
+
+def _serve(index_dir: Path, corpus: Path, log: Path) -> tuple[int, list[str], str]:
+    """Starts `policyqa serve`, and returns the served generation, document ids and the log."""
+    server = ServeProcess(index_dir, log, corpus=corpus, env={"POLICYQA_THREADS": "2"})
+    try:
+        server.wait_ready(timeout=600)
+        generation = _get(server, "/readyz")["generation"]
+        documents = sorted(d["id"] for d in _get(server, "/v1/documents"))
+        return generation, documents, server.log_text()
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def corpora(shared_corpus: Path, tmp_path: Path) -> tuple[Path, Path]:
+    return (copy_documents(shared_corpus, tmp_path / "first", FIRST),
+            copy_documents(shared_corpus, tmp_path / "second", SECOND))
+
+
+def test_serve_follows_the_corpus_it_is_given(corpora, tmp_path: Path) -> None:
+    first, second = corpora
+    index_dir = tmp_path / "index"
+    assert _serve(index_dir, first, tmp_path / "1.log")[:2] == (1, sorted(FIRST))
+
+    # Another folder with the same index: the index is updated to it, never the old one served.
+    generation, documents, log = _serve(index_dir, second, tmp_path / "2.log")
+    assert (generation, documents) == (2, sorted(SECOND))
+    assert f"was built from {first.resolve()}, not {second.resolve()}" in log
+
+    # Nothing changed: served as it is, no new generation.
+    generation, documents, log = _serve(index_dir, second, tmp_path / "3.log")
+    assert (generation, documents) == (2, sorted(SECOND))
+    assert "updating the index" not in log
+
+    # A file edited, one removed and one added since: updated before serving.
+    article = second / SECOND[1]
+    article.write_text(article.read_text(encoding="utf-8") + "\nA closing note.\n",
+                       encoding="utf-8")
+    (second / SECOND[0]).unlink()
+    shutil.copyfile(first / FIRST[0], second / "smuggling.md")
+    generation, documents, log = _serve(index_dir, second, tmp_path / "4.log")
+    assert (generation, documents) == (3, sorted([SECOND[1], "smuggling.md"]))
+    assert "1 file added since the live generation (smuggling.md)" in log
+    assert f"1 file changed since the live generation ({SECOND[1]})" in log
+    assert f"1 file removed since the live generation ({SECOND[0]})" in log
+
+
+def test_an_unreadable_file_does_not_make_every_start_rebuild(corpora, shared_corpus: Path,
+                                                              tmp_path: Path) -> None:
+    _, second = corpora
+    (second / "broken.pdf").write_bytes(b"%PDF-1.7 not really a PDF")
+    (second / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    index_dir = tmp_path / "index"
+    generation, documents, log = _serve(index_dir, second, tmp_path / "1.log")
+    assert (generation, documents) == (1, sorted(SECOND))
+    assert "skipped broken.pdf:" in log and "skipped notes.csv: unsupported format" in log
+    generation, _, log = _serve(index_dir, second, tmp_path / "2.log")
+    assert generation == 1 and "updating the index" not in log
+    # The broken file replaced by a readable one is news.
+    shutil.copyfile(shared_corpus / FIRST[0], second / "broken.md")
+    (second / "broken.pdf").unlink()
+    generation, documents, log = _serve(index_dir, second, tmp_path / "3.log")
+    assert generation == 2 and "broken.md" in documents
