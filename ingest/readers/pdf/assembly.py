@@ -9,7 +9,7 @@ from ingest.readers.pdf.headings import SectionPath, hoist_page_end_heading, nex
 from ingest.readers.pdf.normalize import SOFT_HYPHEN, merge
 
 
-def build_text(pages: list[list[str]], labels: list[str], vocab: Counter[str],
+def build_text(pages: list[list[str]], labels: list[str | None], vocab: Counter[str],
                soft_breaks: bool) -> TextBuilder:
     builder = TextBuilder()
     path: SectionPath = ()

@@ -55,7 +55,8 @@ def _read(path: Path) -> ParsedText:
             f"the text layer is scrambled on {len(garbled)} of {count} pages (fonts "
             "without a Unicode map?); indexing it would only add noise")
     warnings_.extend(f"page {i}: text layer looks scrambled" for i in garbled)
-    labels = page_labels(reader, pages)
+    labels, label_warnings = page_labels(reader, pages)
+    warnings_.extend(label_warnings)
     pages = strip_running_heads(pages)
     vocab = vocabulary(pages)
     soft_breaks = any(WORD_BREAK_SOFT.search(line) for lines in pages for line in lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ingest.readers.pdf.labels import EDGE_LINES, PAGE_NUMBER, edge_lines
+from ingest.readers.pdf.labels import EDGE_LINES, PAGE_NUMBER, edge_lines, is_page_number_pair
 
 _HEADER_MIN_PAGES = 3
 _HEADER_MIN_SHARE = 0.30
@@ -19,7 +19,8 @@ def _head_key(line: str) -> str:
 
 
 def strip_running_heads(pages: list[list[str]]) -> list[list[str]]:
-    """Drop lines repeated at page edges across many pages, and bare page numbers at edges."""
+    """Drop lines repeated at page edges across many pages, and bare page numbers at edges
+    (a spread's pair "36 37" included)."""
     counts: Counter[str] = Counter()
     for lines in pages:
         counts.update({_head_key(line) for line in edge_lines(lines)})
@@ -37,7 +38,7 @@ def _strip_page(lines: list[str], repeated: set[str]) -> list[str]:
         at_edge = i in edge
         if key in repeated and (at_edge or distinctive):
             continue
-        if at_edge and PAGE_NUMBER.match(line):
+        if at_edge and (PAGE_NUMBER.match(line) or is_page_number_pair(line)):
             continue
         kept.append(line)
     return kept
