@@ -270,6 +270,56 @@ def test_no_other_corpus_pdf_is_taken_for_spreads(name: str) -> None:
         assert labels[53] == "52"
 
 
+def test_a_later_instrument_starts_its_own_top_level_section(tmp_path: Path) -> None:
+    pages = [
+        ["Convention on Widgets", "Done at Geneva, 1 May 1990", "The Parties agree as follows.",
+         "CHAPTER I", "General provisions", "Article 1", "Scope", "Widgets shall be round.",
+         "Article 2", "Sizes", "Widgets shall be small."],
+        ["Protocol to the Convention on Widgets", "Done at Geneva, 2 May 1995",
+         "The Parties agree as follows.", "Article 1", "Colour", "Widgets shall be blue.",
+         "Article 2", "Sizes", "Widgets shall be smaller than before."],
+    ]
+    parsed = PdfReader().read(_text_pdf(tmp_path / "two.pdf", pages))
+    assert _locate(parsed, "smaller than before")[2] == (
+        "Protocol to the Convention on Widgets", "Article 2 Sizes")
+    # The first instrument is the one the document is named for: its cites stay as they were.
+    assert _locate(parsed, "be small.")[2] == ("Chapter I General provisions", "Article 2 Sizes")
+    # A lone instrument's title is the document's own and starts no section.
+    single = PdfReader().read(_text_pdf(tmp_path / "one.pdf", pages[:1]))
+    assert _locate(single, "be small.")[2] == ("Chapter I General provisions", "Article 2 Sizes")
+
+
+@needs_corpus
+def test_ecthr_protocol_articles_are_cited_under_their_protocol() -> None:
+    parsed = _read_corpus(ECTHR)
+    _, _, path = _locate(parsed, "Collective expulsion of aliens is prohibited.")
+    assert path[0].startswith("Protocol No. 4 to the Convention") and path[-1].startswith("Article 4")
+    _, _, path = _locate(parsed, "No one shall be deprived of his possessions")
+    assert path[0].startswith("Protocol to the Convention") and path[-1].startswith("Article 1")
+    _, _, path = _locate(parsed, "No one shall be deprived of his liberty merely on the ground")
+    assert path[0].startswith("Protocol No. 4") and path[-1].startswith("Article 1")
+    _, _, path = _locate(parsed, "The death penalty shall be abolished.")  # first: Protocol No. 6
+    assert path[0].startswith("Protocol No. 6") and path[-1].startswith("Article 1")
+    # The Convention's own Article 4 is not a Protocol's.
+    _, _, path = _locate(parsed, "No one shall be held in slavery or servitude.")
+    assert path == ("Section I Rights and freedoms", "Article 4 Prohibition of slavery and forced labour")
+
+
+@needs_corpus
+def test_unhcr_1967_protocol_articles_are_cited_under_the_protocol() -> None:
+    parsed = _read_corpus(UNHCR)
+    _assert_maps_consistent(parsed)
+    _, _, path = _locate(parsed, "The States Parties to the present Protocol undertake to apply")
+    assert path == ("Protocol relating to the status of refugees", "Article I General provision")
+    _, _, path = _locate(parsed, "the StAteS pArtieS to the present protocol")
+    assert path == ("Protocol relating to the status of refugees",)  # its preamble
+    # The banner, last in the page's content stream, now opens the page.
+    page = next(p for p in parsed.pages if p.index == 48)
+    assert parsed.text[page.start:page.end].lstrip().startswith("protocol relating to the status")
+    _, _, path = _locate(parsed, "No Contracting State shall expel or return")
+    assert path[0] == "Chapter V Administrative Measures"
+
+
 @needs_corpus
 def test_dublin_article_21_page_label_and_text() -> None:
     parsed = _read_corpus(DUBLIN)

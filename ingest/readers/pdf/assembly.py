@@ -6,21 +6,22 @@ from collections import Counter
 
 from ingest.document import TextBuilder
 from ingest.readers.pdf.headings import SectionPath, hoist_page_end_heading, next_path, parse_heading
+from ingest.readers.pdf.instruments import place_instruments
 from ingest.readers.pdf.normalize import SOFT_HYPHEN, merge
 
 
 def build_text(pages: list[list[str]], labels: list[str | None], vocab: Counter[str],
                soft_breaks: bool) -> TextBuilder:
     builder = TextBuilder()
+    pages, instruments = place_instruments([hoist_page_end_heading(lines) for lines in pages])
     path: SectionPath = ()
     glue = False  # the previous page with text ended inside a word: no break before this one
     for index, (lines, label) in enumerate(zip(pages, labels), start=1):
         # Every page gets a span, even an empty one, so the page map is complete.
         builder.start_page(index, label)
-        lines = hoist_page_end_heading(lines)
         i = 0
         while i < len(lines):
-            heading = parse_heading(lines, i)
+            heading = instruments.get((index - 1, i)) or parse_heading(lines, i)
             separator = _separator(builder, i, heading is not None, glue)
             if heading:
                 path = next_path(path, heading)
@@ -47,9 +48,10 @@ def _separator(builder: TextBuilder, i: int, is_heading: bool, glue: bool) -> st
 
 def _page_end_break(line: str, index: int, pages: list[list[str]], vocab: Counter[str],
                     soft_breaks: bool) -> tuple[str, bool]:
-    """A word broken across the page turn: drop the break hyphen and glue the next page on."""
-    # The next page's first line as it will be written, i.e. after a banner heading is hoisted.
-    following = next((hoist_page_end_heading(p) for p in pages[index:] if p), None)
+    """A word broken across the page turn: drop the break hyphen and glue the next page on.
+
+    `pages` are as written, banner headings already moved to their page's start."""
+    following = next((p for p in pages[index:] if p), None)
     if not following or not following[0][:1].islower():
         return line.rstrip(SOFT_HYPHEN), False
     merged = merge(line, following[0], vocab, soft_breaks)
