@@ -6,6 +6,7 @@ instrument: its title heading starts a new top-level section, above its parts an
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from ingest.readers.pdf.headings import LEVELS, Heading, parse_heading
@@ -46,11 +47,12 @@ def place_instruments(pages: list[list[str]]) -> tuple[list[list[str]], dict[Pos
                 found[(p, i)] = heading
     # Of several titles before the same Article 1 (a cover, a title page, the banner), the one
     # nearest the articles starts the instrument.
+    articles = _articles(placed)
     nearest: dict[Position, Position] = {}
     for position in sorted(found):
-        first = _first_article(placed, position)
-        if first is not None:
-            nearest[first] = position
+        following = bisect.bisect_right(articles, (position, True))
+        if following < len(articles) and articles[following][1]:
+            nearest[articles[following][0]] = position
     later = sorted(nearest.values())[1:]
     starts = {position: found[position] for position in later}
     for p, take in hoisted.items():
@@ -112,13 +114,12 @@ def _heading(title: list[str]) -> Heading:
     return Heading(INSTRUMENT_LEVEL, label, len(title) - 1)
 
 
-def _first_article(pages: list[list[str]], position: Position) -> Position | None:
-    """Where the first article heading after `position` is, when it is Article 1 (or I)."""
-    page, line = position
-    for p in range(page, len(pages)):
-        start = line + 1 if p == page else 0
-        for i in range(start, len(pages[p])):
-            heading = parse_heading(pages[p], i)
+def _articles(pages: list[list[str]]) -> list[tuple[Position, bool]]:
+    """Every article heading's position, in order, and whether it is Article 1 (or I)."""
+    found: list[tuple[Position, bool]] = []
+    for p, lines in enumerate(pages):
+        for i in range(len(lines)):
+            heading = parse_heading(lines, i)
             if heading is not None and heading.level == LEVELS["article"]:
-                return (p, i) if _FIRST_ARTICLE.match(heading.label) else None
-    return None
+                found.append(((p, i), bool(_FIRST_ARTICLE.match(heading.label))))
+    return found
