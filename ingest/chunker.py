@@ -16,12 +16,16 @@ _CITABLE = re.compile(
     r"^(article|art\.|§|s\.|section|rule|regulation|schedule|annex|paragraph|preamble)\b",
     re.IGNORECASE,
 )
+# A heading numbered in a decimal outline: "1 Scope", "2.2 Approval", "2.2.1. Delegation".
+_OUTLINE_NUMBER = re.compile(r"^\d{1,3}(?:\.\d{1,3})*\.?\s+[^\W\d_]")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _LINE_BREAK = re.compile(r"\n")
 _WORD = re.compile(r"\S+")
 
 SECTION_SEPARATOR = " > "
-CHUNKER_VERSION = 1
+# 2: tiny sections under decimal-numbered headings keep their own chunks. A new version also
+# makes the next build re-read every document, so reader fixes reach unchanged files too.
+CHUNKER_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +123,8 @@ class StructureChunker:
                 # a lone heading (e.g. a chapter title) goes with what it introduces
                 or (last_tokens <= tiny and section.path[:len(previous)] == previous))
             both_tiny = (bool(group) and tokens <= tiny and last_tokens <= tiny
-                         and group_tokens + tokens <= target)
+                         and group_tokens + tokens <= target
+                         and not _outlined(previous) and not _outlined(section.path))
             if same_unit or both_tiny:
                 group.append(section)
                 group_tokens += tokens
@@ -269,6 +274,16 @@ def citable_unit(path: tuple[str, ...]) -> tuple[str, ...]:
         if _CITABLE.match(path[i]):
             return path[: i + 1]
     return path
+
+
+def _outlined(path: tuple[str, ...] | None) -> bool:
+    """Whether a heading path runs through decimal-numbered headings ("2.2 Approval").
+
+    Tiny Articles may share a chunk cited by their chapter, but numbered clauses of a policy
+    are cited by their own number: merged, "2.2.1 Delegation" and "2.3 Records" would both be
+    cited as the top heading alone.
+    """
+    return bool(path) and any(_OUTLINE_NUMBER.match(part) for part in path)
 
 
 def _common_path(paths: list[tuple[str, ...]]) -> tuple[str, ...]:

@@ -29,13 +29,14 @@ class PageSpan:
     """Characters [start, end) of a document's text come from this page.
 
     `index` is the 1-based page number in the PDF; `label` is the number printed on the page
-    (from /PageLabels or inferred from the page itself), or str(index) when nothing better is known.
+    (from /PageLabels or read from the page itself; both numbers, "36–37", for a two-page
+    spread), or None when no printed number is known (the document's warnings say which pages).
     """
 
     start: int
     end: int
     index: int
-    label: str
+    label: str | None
 
 
 @dataclass(slots=True)
@@ -105,7 +106,7 @@ class TextBuilder:
         self._section_start = 0
         self._section_path: tuple[str, ...] = ()
         self._pages: list[PageSpan] = []
-        self._page: tuple[int, str] | None = None
+        self._page: tuple[int, str | None] | None = None
         self._page_start = 0
 
     @property
@@ -119,7 +120,7 @@ class TextBuilder:
     def set_path(self, path: tuple[str, ...]) -> None:
         self._path = tuple(path)
 
-    def start_page(self, index: int, label: str) -> None:
+    def start_page(self, index: int, label: str | None) -> None:
         self._close_page()
         self._page = (index, label)
         self._page_start = self._length

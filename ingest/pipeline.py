@@ -14,6 +14,7 @@ from ingest.readers.registry import reader_for
 # Files in a corpus folder that are PolicyQA's own bookkeeping, not documents.
 _OWN_FILES = {CATALOGUE_FILE, "corpus.lock.json", "MANIFEST.tsv"}
 MAX_FILE_BYTES = 256 * 1024 * 1024
+UNSUPPORTED_FORMAT = "unsupported format"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,10 @@ class Skipped:
 
 
 def discover(corpus_dir: Path) -> tuple[list[SourceFile], list[Skipped]]:
-    """Readable document files under the corpus root, in a stable order.
+    """Readable document files under the corpus root, in a stable order, and the files skipped.
+
+    Every file no reader accepts is skipped as UNSUPPORTED_FORMAT; hidden files and folders and
+    PolicyQA's own bookkeeping files are neither documents nor reported.
 
     Symbolic links are followed only when they stay inside the root, so a corpus can never make
     the index read (or the service serve) a file from elsewhere.
@@ -45,6 +49,9 @@ def discover(corpus_dir: Path) -> tuple[list[SourceFile], list[Skipped]]:
             path = Path(folder) / name
             rel = path.relative_to(root).as_posix()
             if reader_for(path) is None:
+                # Reported, not passed over: a user who drops a .docx into the corpus must see
+                # that it was not indexed rather than wonder why nothing in it is found.
+                skipped.append(Skipped(rel, UNSUPPORTED_FORMAT))
                 continue
             if path.is_symlink():
                 target = path.resolve()

@@ -120,3 +120,62 @@ def test_real_treaty_has_no_truncated_chunk_with_default_settings(shared_corpus,
     assert all(c.embed_tokens <= embedder.max_tokens for c in chunks)
     art33 = [c for c in chunks if "shall expel or return" in c.text]
     assert art33 and re.match(r"Article 33\b", art33[0].section[-1])
+
+
+POLICY_MD = """# Expense policy
+
+# 1 Scope
+
+This policy applies to all staff who incur costs on the organisation's behalf.
+
+# 2 Procedure
+
+Claims follow the steps below.
+
+## 2.1 Submission
+
+Submit each claim within thirty days of the expense, with the original receipts attached.
+
+## 2.2 Approval
+
+The budget holder approves every claim before it is paid.
+
+### 2.2.1 Delegation
+
+A budget holder may delegate approval to a deputy in writing for up to three months.
+
+### 2.2.2 Limits
+
+Claims above five thousand euros also need the finance director's signature.
+
+## 2.3 Payment
+
+Approved claims are paid with the next monthly salary.
+
+# 3 Records
+
+Finance keeps claims and receipts for seven years.
+"""
+
+
+def test_plain_markdown_policy_chunks_cite_their_full_heading_path(tmp_path, embedder):
+    from ingest.catalogue import Catalogue
+    from ingest.pipeline import SourceFile, load_document
+
+    path = tmp_path / "expense_policy.md"
+    path.write_text(POLICY_MD, encoding="utf-8")
+    doc = load_document(SourceFile(path, path.name), "h", Catalogue([]))
+    chunks = StructureChunker(ChunkSettings(), embedder.count_tokens,
+                              embedder.max_tokens).chunk(doc)
+
+    def cited(needle: str) -> tuple[str, ...]:
+        found = [c.section for c in chunks if needle in c.text]
+        assert found, needle
+        return found[0]
+
+    assert cited("delegate approval") == ("2 Procedure", "2.2 Approval", "2.2.1 Delegation")
+    assert cited("finance director") == ("2 Procedure", "2.2 Approval", "2.2.2 Limits")
+    assert cited("within thirty days") == ("2 Procedure", "2.1 Submission")
+    assert cited("monthly salary") == ("2 Procedure", "2.3 Payment")
+    assert cited("seven years") == ("3 Records",)
+    assert cited("all staff") == ("1 Scope",)

@@ -32,6 +32,7 @@ needs_corpus = pytest.mark.skipif(
 DUBLIN = "eu_dublin_iii_regulation_604_2013_oj_l180.pdf"
 UNHCR = "refugee_convention_and_protocol_unhcr.pdf"
 UDHR_BOOKLET = "udhr_un_illustrated_booklet.pdf"
+ECTHR = "echr_court_booklet_prot15_16.pdf"  # PDF pages 3-33 are two-page spreads
 
 _cache: dict[str, ParsedText] = {}
 
@@ -130,6 +131,13 @@ def test_generated_pdf_labels_headers_and_hyphens(tmp_path: Path) -> None:
     assert "\n7\n" not in parsed.text and not parsed.text.rstrip().endswith("10")
 
 
+def test_pages_without_a_printed_number_get_no_label(tmp_path: Path) -> None:
+    pages = [[f"Plain text about topic {n} without any page number."] for n in range(1, 5)]
+    parsed = PdfReader().read(_text_pdf(tmp_path / "plain.pdf", pages))
+    assert [p.label for p in parsed.pages] == [None] * 4  # not "1".."4": nothing printed says so
+    assert "no printed page number on PDF pages 1-4: their page labels are left empty" in parsed.warnings
+
+
 def test_generated_pdf_headings(tmp_path: Path) -> None:
     lines = [
         "CHAPTER II",
@@ -226,6 +234,90 @@ def test_unhcr_article_33_label_inferred() -> None:
     assert (index, label) == (32, "30")
     assert path and path[-1].startswith("Article 33")
     assert "c o n v e n t i o n" not in parsed.text  # the letter-spaced running header
+
+
+@needs_corpus
+def test_ecthr_spreads_are_labelled_with_both_printed_numbers() -> None:
+    parsed = _read_corpus(ECTHR)
+    _assert_maps_consistent(parsed)
+    labels = {page.index: page.label for page in parsed.pages}
+    # Both numbers on one line at the top of the spread ("36 37").
+    assert (labels[20], labels[24], labels[5]) == ("36\u201337", "44\u201345", "6\u20137")
+    # The two numbers extracted as two lines, right page first ("59", "58").
+    assert labels[31] == "58\u201359"
+    # Only one half numbered: the spreads' sequence says which half it is.
+    assert (labels[3], labels[4], labels[33]) == ("2\u20133", "4\u20135", "62\u201363")
+    # Single pages (covers) print no number: no label, and the warnings say so.
+    assert (labels[1], labels[2], labels[34]) == (None, None, None)
+    assert "no printed page number on PDF pages 1-2, 34: their page labels are left empty" \
+        in parsed.warnings
+    index, label, _ = _locate(parsed, "Collective expulsion of aliens is prohibited.")
+    assert (index, label) == (20, "36\u201337")
+    assert "\n36 37\n" not in parsed.text and "\n6 7\n" not in parsed.text
+
+
+@needs_corpus
+@pytest.mark.parametrize("name", sorted(p.name for p in PDF_DIR.glob("*.pdf")
+                                        if p.name not in (ECTHR, SCRAMBLED)))
+def test_no_other_corpus_pdf_is_taken_for_spreads(name: str) -> None:
+    parsed = _read_corpus(name)
+    assert not [p.label for p in parsed.pages if p.label and "\u2013" in p.label]
+    if name == UNHCR:
+        # Portrait pages numbered from PDF page 3; the wraparound covers (twice as wide, no
+        # number) and the blank page before the numbering get no label.
+        labels = [p.label for p in parsed.pages]
+        assert labels[:4] == [None, None, "1", "2"] and labels[-1] is None
+        assert labels[53] == "52"
+
+
+def test_a_later_instrument_starts_its_own_top_level_section(tmp_path: Path) -> None:
+    pages = [
+        ["Convention on Widgets", "Done at Geneva, 1 May 1990", "The Parties agree as follows.",
+         "CHAPTER I", "General provisions", "Article 1", "Scope", "Widgets shall be round.",
+         "Article 2", "Sizes", "Widgets shall be small."],
+        ["Protocol to the Convention on Widgets", "Done at Geneva, 2 May 1995",
+         "The Parties agree as follows.", "Article 1", "Colour", "Widgets shall be blue.",
+         "Article 2", "Sizes", "Widgets shall be smaller than before."],
+    ]
+    parsed = PdfReader().read(_text_pdf(tmp_path / "two.pdf", pages))
+    assert _locate(parsed, "smaller than before")[2] == (
+        "Protocol to the Convention on Widgets", "Article 2 Sizes")
+    # The first instrument is the one the document is named for: its cites stay as they were.
+    assert _locate(parsed, "be small.")[2] == ("Chapter I General provisions", "Article 2 Sizes")
+    # A lone instrument's title is the document's own and starts no section.
+    single = PdfReader().read(_text_pdf(tmp_path / "one.pdf", pages[:1]))
+    assert _locate(single, "be small.")[2] == ("Chapter I General provisions", "Article 2 Sizes")
+
+
+@needs_corpus
+def test_ecthr_protocol_articles_are_cited_under_their_protocol() -> None:
+    parsed = _read_corpus(ECTHR)
+    _, _, path = _locate(parsed, "Collective expulsion of aliens is prohibited.")
+    assert path[0].startswith("Protocol No. 4 to the Convention") and path[-1].startswith("Article 4")
+    _, _, path = _locate(parsed, "No one shall be deprived of his possessions")
+    assert path[0].startswith("Protocol to the Convention") and path[-1].startswith("Article 1")
+    _, _, path = _locate(parsed, "No one shall be deprived of his liberty merely on the ground")
+    assert path[0].startswith("Protocol No. 4") and path[-1].startswith("Article 1")
+    _, _, path = _locate(parsed, "The death penalty shall be abolished.")  # first: Protocol No. 6
+    assert path[0].startswith("Protocol No. 6") and path[-1].startswith("Article 1")
+    # The Convention's own Article 4 is not a Protocol's.
+    _, _, path = _locate(parsed, "No one shall be held in slavery or servitude.")
+    assert path == ("Section I Rights and freedoms", "Article 4 Prohibition of slavery and forced labour")
+
+
+@needs_corpus
+def test_unhcr_1967_protocol_articles_are_cited_under_the_protocol() -> None:
+    parsed = _read_corpus(UNHCR)
+    _assert_maps_consistent(parsed)
+    _, _, path = _locate(parsed, "The States Parties to the present Protocol undertake to apply")
+    assert path == ("Protocol relating to the status of refugees", "Article I General provision")
+    _, _, path = _locate(parsed, "the StAteS pArtieS to the present protocol")
+    assert path == ("Protocol relating to the status of refugees",)  # its preamble
+    # The banner, last in the page's content stream, now opens the page.
+    page = next(p for p in parsed.pages if p.index == 48)
+    assert parsed.text[page.start:page.end].lstrip().startswith("protocol relating to the status")
+    _, _, path = _locate(parsed, "No Contracting State shall expel or return")
+    assert path[0] == "Chapter V Administrative Measures"
 
 
 @needs_corpus

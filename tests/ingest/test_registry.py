@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 if importlib.util.find_spec("ingest.readers.pdf") is None:
-    pytest.skip("ingest/readers/pdf.py is not written yet", allow_module_level=True)
+    pytest.skip("ingest/readers/pdf is not written yet", allow_module_level=True)
 
 from ingest.readers.registry import READERS, reader_for, supported_suffixes  # noqa: E402
 
