@@ -302,12 +302,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 0
     for p in answer.passages:
         c = p.citation
-        page = ""
-        if c.page_start is not None:
-            label = c.page_label_start if c.page_label_start == c.page_label_end \
-                else f"{c.page_label_start}-{c.page_label_end}"
-            page = f", p. {label} (PDF page {c.page_start})"
-        print(f"{p.rank}. {c.title}: {c.section or '(no heading)'}{page}  [score {p.score:.4f}]")
+        print(f"{p.rank}. {c.text}  [score {p.score:.4f}]")
+        if c.title != c.short_title:
+            print(f"   {c.title}")
         print(f"   {c.document_id} chars {c.char_start}-{c.char_end}")
         shown = " ".join(p.text[s:e] for s, e in p.highlights) or p.text
         print(textwrap.indent(textwrap.fill(" ".join(shown.split())[:600], 96), "   "))

@@ -46,3 +46,37 @@ def _keeps_break(previous: str, line: str) -> bool:
     if previous.rstrip().endswith(":"):
         return True  # "... the following:" introduces a list
     return bool(_STARTS_UNIT.match(line))
+
+
+PAGE_RANGE = "\u2013"  # en dash, as PDF spreads print it ("36–37") and as citations write ranges
+
+
+def printed_pages(start: str | None, end: str | None) -> str | None:
+    """The printed page numbers from a passage's first page label to its last: "12", "12–13",
+    "36–39" from the spreads "36–37" and "38–39"; None when its pages print no number."""
+    if not start and not end:
+        return None
+    if not start or not end or start == end:
+        return start or end
+    first, last = start.split(PAGE_RANGE)[0], end.split(PAGE_RANGE)[-1]
+    return first if first == last else f"{first}{PAGE_RANGE}{last}"
+
+
+def page_reference(printed: str | None, page_start: int | None, page_end: int | None) -> str:
+    """ "p. 38 (PDF page 8)", "pp. 36–39 (PDF pages 20–21)", "PDF page 3 (no printed page
+    number)", or "" for a document without pages."""
+    if page_start is None:
+        return ""
+    many = page_end is not None and page_end != page_start
+    pdf = (f"PDF pages {page_start}{PAGE_RANGE}{page_end}" if many
+           else f"PDF page {page_start}")
+    if printed is None:
+        return f"{pdf} (no printed page number)"
+    return f"{'pp.' if PAGE_RANGE in printed else 'p.'} {printed} ({pdf})"
+
+
+def citation_text(short_title: str, section: str, printed: str | None,
+                  page_start: int | None, page_end: int | None) -> str:
+    """One line a reader can paste: the instrument's short name, the provision, the pages."""
+    return ", ".join(part for part in (short_title, section,
+                                       page_reference(printed, page_start, page_end)) if part)

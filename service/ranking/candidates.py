@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
-from index.searcher import ChunkFilter
+from index.stores.base import ChunkFilter
 from service.ranking.stages import Candidate, QueryContext, Stage, parameters
 
 DEPTH = 100  # chunks per ranking: fusion and the later stages choose among these

@@ -7,6 +7,8 @@ from dataclasses import replace
 from typing import Any, Self
 
 from index.chunk_store import StoredChunk
+from ingest.catalogue import Catalogue
+from service.display import citation_text, printed_pages, reflow
 from service.highlights import highlight, idf_from_counts, terms
 from service.ranking.stages import Candidate, Citation, Passage, QueryContext, Stage, parameters
 
@@ -33,6 +35,7 @@ class Cite(Stage):
         chosen = ctx.fetch(candidates[:ctx.k])
         searcher = ctx.searcher
         titles = {d.id: d.title for d in searcher.documents}
+        short: dict[str, str] = {}  # the catalogue's name for each cited document, looked up once
         idf = idf_from_counts(searcher.lexical.document_frequency, searcher.chunk_count)
         wanted = frozenset(terms(ctx.question))  # stemmed once for every passage
         out: list[Candidate] = []
@@ -40,18 +43,32 @@ class Cite(Stage):
             chunk = c.chunk
             assert chunk is not None  # fetched above
             spans = highlight(wanted, chunk.text, idf, most=self.highlights)
-            out.append(replace(c, passage=passage(rank, c.score, chunk,
-                                                  titles.get(chunk.document_id, ""), spans)))
+            title = titles.get(chunk.document_id, "")
+            if chunk.document_id not in short:
+                short[chunk.document_id] = _short_title(ctx.catalogue, chunk.document_id, title)
+            out.append(replace(c, passage=passage(rank, c.score, chunk, title, spans,
+                                                  short[chunk.document_id])))
         return out
 
 
+def _short_title(catalogue: Catalogue, document_id: str, title: str) -> str:
+    entry = catalogue.by_file(document_id)
+    return entry.display_title if entry is not None else title
+
+
 def passage(rank: int, score: float, chunk: StoredChunk, title: str,
-            highlights: list[tuple[int, int]]) -> Passage:
+            highlights: list[tuple[int, int]], short_title: str = "") -> Passage:
+    short_title = short_title or title
+    printed = printed_pages(chunk.page_label_start, chunk.page_label_end)
     return Passage(rank=rank, score=round(float(score), 6), text=chunk.text,
-                   highlights=highlights,
+                   highlights=highlights, display_text=reflow(chunk.text),
                    citation=Citation(document_id=chunk.document_id, title=title,
                                      source_path=chunk.document_id, section=chunk.section_label,
                                      page_start=chunk.page_start, page_end=chunk.page_end,
                                      page_label_start=chunk.page_label_start,
                                      page_label_end=chunk.page_label_end,
-                                     char_start=chunk.char_start, char_end=chunk.char_end))
+                                     char_start=chunk.char_start, char_end=chunk.char_end,
+                                     short_title=short_title, printed_pages=printed,
+                                     text=citation_text(short_title, chunk.section_label,
+                                                        printed, chunk.page_start,
+                                                        chunk.page_end)))

@@ -7,9 +7,9 @@ and one line here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from index.searcher import ChunkFilter, IndexSearcher
+from index.stores.base import ChunkFilter
 from ingest.catalogue import Catalogue
 from service.ranking.boost import Boost
 from service.ranking.budget import Budget
@@ -20,6 +20,9 @@ from service.ranking.diversify import Diversify
 from service.ranking.fuse import Fuse
 from service.ranking.stages import Candidate, Passage, QueryContext, Stage, StageError
 from service.ranking.understand import understand
+
+if TYPE_CHECKING:
+    from index.searcher import IndexSearcher  # the searcher loads the stores: for types only
 
 STAGES: dict[str, type[Stage]] = {stage.name: stage for stage in (
     Candidates,

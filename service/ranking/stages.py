@@ -6,21 +6,29 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 
 from index.chunk_store import StoredChunk
-from index.searcher import ChunkFilter, IndexSearcher
+from index.stores.base import ChunkFilter
 from ingest.catalogue import Catalogue
 from ingest.errors import PolicyQAError
 from service.provisions import ProvisionReference
+
+if TYPE_CHECKING:
+    from index.searcher import IndexSearcher  # the searcher loads the stores: for types only
 
 FUSED = "fused"  # the source of a candidate once the retrievers' rankings are combined
 
 
 @dataclass(frozen=True, slots=True)
 class Citation:
+    """Where a passage is. `title` is the document's full title, `short_title` the name a
+    citation line leads with (the catalogue's, else the title); `printed_pages` the page numbers
+    printed on the PDF's pages ("36–39" across two spreads), None where the pages print none
+    (the PDF page numbers `page_start`/`page_end` are always right)."""
+
     document_id: str
     title: str
     source_path: str
@@ -31,15 +39,23 @@ class Citation:
     page_label_end: str | None
     char_start: int
     char_end: int
+    short_title: str = ""
+    printed_pages: str | None = None
+    text: str = ""  # the citation as one line to paste: short title, provision, pages
 
 
 @dataclass(frozen=True, slots=True)
 class Passage:
+    """A ranked passage: `text` exactly as stored (offsets and `highlights` point into it) and
+    `display_text`, the same text with column line breaks joined for reading (same length, so
+    the same offsets hold; see service/display.py)."""
+
     rank: int
     score: float
     text: str
     highlights: list[tuple[int, int]]
     citation: Citation
+    display_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from index.searcher import MODES, ChunkFilter, IndexSearcher
+from index.modes import MODES
+from index.stores.base import ChunkFilter
 from ingest.catalogue import Catalogue
 from service.provisions import ProvisionReference, component_matches, find_references, named_documents
 from service.ranking.stages import QueryContext
+
+if TYPE_CHECKING:
+    from index.searcher import IndexSearcher  # the searcher loads the stores: for types only
 
 
 def understand(question: str, searcher: IndexSearcher, catalogue: Catalogue, k: int = 5,

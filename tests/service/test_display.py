@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.display import reflow
+from service.display import citation_text, printed_pages, reflow
 
 LINE = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=60)
 
@@ -44,3 +44,23 @@ def test_a_pdf_column_reads_as_a_paragraph() -> None:
         "Article 22 Replying to a take charge request")
     highlight = text.index("but in any"), text.index("one month.") + len("one month.")
     assert reflow(text)[slice(*highlight)] == "but in any event within one month."
+
+
+def test_printed_pages_join_labels_and_spreads() -> None:
+    assert printed_pages("38", "38") == "38"
+    assert printed_pages("38", "39") == "38–39"
+    assert printed_pages("36–37", "36–37") == "36–37"  # one spread
+    assert printed_pages("36–37", "38–39") == "36–39"  # across two spreads
+    assert printed_pages(None, None) is None
+    assert printed_pages(None, "5") == "5"
+
+
+def test_a_citation_line_leads_with_the_short_title() -> None:
+    assert citation_text("Dublin III Regulation (EU) No 604/2013",
+                         "Chapter III > Article 7 Hierarchy of criteria", "38", 8, 8) == (
+        "Dublin III Regulation (EU) No 604/2013, Chapter III > Article 7 Hierarchy of "
+        "criteria, p. 38 (PDF page 8)")
+    assert citation_text("ECHR", "Article 4", "36–39", 20, 21) == \
+        "ECHR, Article 4, pp. 36–39 (PDF pages 20–21)"
+    assert citation_text("UDHR", "", None, 3, 3) == "UDHR, PDF page 3 (no printed page number)"
+    assert citation_text("IRPA", "s. 97", None, None, None) == "IRPA, s. 97"

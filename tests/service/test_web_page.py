@@ -238,3 +238,40 @@ def test_page_with_results_passes_the_axe_accessibility_rules(driver, live_serve
     driver.find_element(By.TAG_NAME, "body").send_keys("\t")
     focused = driver.switch_to.active_element
     assert focused.get_attribute("class") == "skip" and focused.is_displayed()
+
+
+def test_citation_leads_with_the_short_title_reads_as_paragraphs_and_copies(driver, live_server):
+    base_url = live_server.base_url.rstrip("/")
+    _open_page(driver, base_url)
+    _ask(driver, "Which Member State is responsible for examining an application for "
+         "international protection lodged by an unaccompanied minor?")
+    WebDriverWait(driver, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#results .passage"))
+    _wait_done(driver)
+    dublin = [p for p in driver.find_elements(By.CSS_SELECTOR, "#results .passage")
+              if "eu_dublin" in p.find_element(By.CSS_SELECTOR, ".document-id").text]
+    assert dublin, "no Dublin III passage for a Dublin question"
+    passage = dublin[0]
+    name = passage.find_element(By.CSS_SELECTOR, ".citation .title")
+    assert name.text == "Dublin III Regulation (EU) No 604/2013"  # the catalogue's short title
+    full = passage.find_element(By.CSS_SELECTOR, ".citation .full-title").text
+    assert full.startswith("Regulation (EU) No 604/2013") and name.get_attribute("title") == full
+    assert re.fullmatch(r"pp?\. \d+(–\d+)?", passage.find_element(By.CSS_SELECTOR, ".page").text)
+    # Column line breaks are joined: the OJ's two narrow columns read as paragraphs.
+    shown = passage.find_element(By.CSS_SELECTOR, ".text").get_attribute("textContent")
+    lines = [line for line in shown.split("\n") if line.strip()]
+    assert max(len(line) for line in lines) > 150, lines[:5]
+
+    driver.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": base_url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    button = passage.find_element(By.CSS_SELECTOR, "button.copy-citation")
+    expected = button.get_attribute("data-citation")
+    assert expected.startswith("Dublin III Regulation (EU) No 604/2013, ") and "[pdf/" in expected
+    button.click()
+    WebDriverWait(driver, 10).until(lambda d: button.text in ("copied", "copy failed"))
+    assert button.text == "copied"
+    pasted = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "navigator.clipboard.readText().then(done, e => done('unreadable: ' + e));")
+    assert pasted == expected
+    assert _console_errors(driver) == []

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from index.searcher import IndexSearcher
 from ingest.pipeline import UNSUPPORTED_FORMAT, discover
+from service.ranking.pipeline import rank
 from tests.support import REPO
 
 POLICY = """# Travel policy
@@ -76,5 +77,6 @@ def test_build_and_status_list_unsupported_files_and_the_markdown_is_searchable(
     human = _policyqa("index", "status", "--index-dir", str(index_dir)).stdout
     assert "skipped: 2" in human and "budget.csv: unsupported format" in human
 
-    hits = IndexSearcher.open(index_dir, embedder).search("when are lodging receipts reimbursed", k=1)
+    hits = rank(IndexSearcher.open(index_dir, embedder), "when are lodging receipts reimbursed",
+                k=1)
     assert hits and hits[0].chunk.document_id == "policy.md"
