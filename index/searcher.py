@@ -40,7 +40,7 @@ class IndexSearcher:
         self.generation: int = self.manifest.generation
         self.documents: list[DocumentRecord] = self.chunks.documents()
         # What filters compare, per document: normalized once, not at every filtered request.
-        self._fields = [ChunkFields.of(d.id, d.metadata) for d in self.documents]
+        self.fields = [ChunkFields.of(d.id, d.metadata) for d in self.documents]
         self.document_count, self.chunk_count = self.chunks.counts()
         self._sections: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
 
@@ -68,7 +68,7 @@ class IndexSearcher:
         BM25 and boosts (the vector store filters on its own fields)."""
         if where is None:
             return None
-        docs = [f.document_id for f in self._fields if where.matches(f)]
+        docs = [f.document_id for f in self.fields if where.matches(f)]
         return np.asarray(self.chunks.chunk_ids_where(docs), dtype=np.int64)
 
     def dense(self, query: str | np.ndarray, k: int, where: ChunkFilter | None = None

@@ -63,6 +63,8 @@ class AskResponse(BaseModel):
     took_ms: float
     index: IndexInfo
     passages: list[Passage]  # the engine's dataclasses: one definition of the fields
+    warnings: list[str] = Field(default_factory=list, description="why a filtered question may "
+                                "have come back empty: filter values no indexed document has")
 
 
 class DocumentOut(BaseModel):

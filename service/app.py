@@ -263,7 +263,7 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
                              "took_ms": result.took_ms,
                              "index": {"generation": result.generation,
                                        "documents": result.documents, "chunks": result.chunks},
-                             "passages": result.passages})
+                             "passages": result.passages, "warnings": result.warnings})
 
     async def answered(body: AskRequest) -> Response:
         return Response(await off_loop(answer, body), media_type="application/json")

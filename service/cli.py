@@ -297,6 +297,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer = engine.ask(args.question, k=args.k, mode=args.mode,
                         document_ids=args.document or None, filters=_filters(args) or None,
                         max_context_tokens=args.max_context_tokens)
+    for warning in answer.warnings:
+        print(f"policyqa: warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(asdict(answer), indent=2, ensure_ascii=False))
         return 0

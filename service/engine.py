@@ -34,6 +34,7 @@ class Answer:
     documents: int
     chunks: int
     passages: list[Passage] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. a filter value no document has
 
 
 def load_embedder(settings: Settings) -> Embedder:
@@ -124,7 +125,20 @@ class AnswerEngine:
         return Answer(question=question, mode=mode,
                       took_ms=round((time.perf_counter() - started) * 1000, 2),
                       generation=searcher.generation, documents=searcher.document_count,
-                      chunks=searcher.chunk_count, passages=passages)
+                      chunks=searcher.chunk_count, passages=passages,
+                      warnings=filter_warnings(where, searcher))
+
+
+def filter_warnings(where: ChunkFilter | None, searcher: IndexSearcher) -> list[str]:
+    """Why a filtered question may come back empty: each filter value no indexed document has,
+    or, when each matches some document, that no document passes them all together."""
+    if where is None:
+        return []
+    lines = [f"{'document' if name == 'document_ids' else name} {value!r} matches no indexed "
+             "document" for name, value in where.unmatched(searcher.fields)]
+    if not lines and not any(where.matches(f) for f in searcher.fields):
+        lines.append("no indexed document passes all the filters together")
+    return lines
 
 
 def _default_catalogue(corpus_dir: Path) -> Catalogue:

@@ -113,6 +113,18 @@ class ChunkFilter:
                            both(self.instrument_type, other.instrument_type),
                            both(self.year, other.year))
 
+    def unmatched(self, documents: Sequence[ChunkFields]) -> list[tuple[str, str | int]]:
+        """The (filter, value) pairs that no one of `documents` has: a document id not indexed,
+        a jurisdiction no document is in, ... so a caller can say why nothing came back."""
+        out: list[tuple[str, str | int]] = []
+        for name in ("document_ids", *FILTER_FIELDS):
+            wanted = getattr(self, name)
+            if wanted:
+                field_name = "document_id" if name == "document_ids" else name
+                have = {getattr(d, field_name) for d in documents}
+                out.extend((name, value) for value in sorted(wanted, key=str) if value not in have)
+        return out
+
     def matches_nothing(self) -> bool:
         return any(values is not None and not values for values in
                    (self.document_ids, self.jurisdiction, self.instrument_type, self.year))

@@ -73,6 +73,9 @@ def test_ask_prints_cited_passages(built):
                                "--document", "legislation/canada/ca_mutual_legal_assistance_"
                                "criminal_matters_act_M-13.6.xml").stdout)
     assert data["mode"] == "lexical" and data["passages"]
+    unknown = policyqa("ask", "extradition", "--document", "nope.md", "--index-dir", str(index_dir))
+    assert unknown.returncode == 0 and "(0 passages" in unknown.stdout
+    assert "policyqa: warning: document 'nope.md' matches no indexed document" in unknown.stderr
     assert all(p["citation"]["section"].split(" > ")[-1] for p in data["passages"])
     assert any(part.startswith("s. ") for p in data["passages"]
                for part in p["citation"]["section"].split(" > "))

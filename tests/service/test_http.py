@@ -101,6 +101,8 @@ def test_document_and_catalogue_filters(client):
                                   for p in eu["passages"])
     none = ask(client, question="extradition", k=5, filters={"year": [1800]})
     assert none["passages"] == []
+    assert none["warnings"] == ["year 1800 matches no indexed document"]
+    assert eu["warnings"] == data["warnings"] == []
     # Every field at once, in another case: still the Dublin III regulation (on Milvus, one
     # expression over the fields kept beside its vectors).
     dublin = ask(client, question="responsibility for examining an asylum application", k=5,
@@ -111,6 +113,7 @@ def test_document_and_catalogue_filters(client):
     apart = ask(client, question="asylum", k=5, mode="dense",
                 filters={"document_ids": [only], "jurisdiction": ["eu"]})
     assert apart["passages"] == []
+    assert apart["warnings"] == ["no indexed document passes all the filters together"]
 
 
 def test_highlights_lie_inside_the_passage(client):

@@ -155,3 +155,19 @@ def test_a_named_provision_obeys_the_filters(engine) -> None:
     answer = engine.ask("Article 33 of the Refugee Convention", k=3, mode="hybrid",
                         filters={"jurisdiction": ["eu"]})
     assert {p.citation.document_id for p in answer.passages} == {DUBLIN}
+
+
+def test_an_empty_filtered_answer_says_which_filter_value_matched_no_document(engine) -> None:
+    assert engine.ask("extradition", filters={"jurisdiction": ["eu"]}).warnings == []
+    unknown = engine.ask("extradition", document_ids=["nope.md", REFUGEE],
+                         filters={"jurisdiction": ["atlantis", "international"],
+                                  "year": [1951, 1492]})
+    assert unknown.warnings == [
+        "document 'nope.md' matches no indexed document",
+        "jurisdiction 'atlantis' matches no indexed document",
+        "year 1492 matches no indexed document",
+    ]
+    assert {p.citation.document_id for p in unknown.passages} == {REFUGEE}
+    apart = engine.ask("extradition", filters={"jurisdiction": ["eu"], "year": [1951]})
+    assert apart.passages == []
+    assert apart.warnings == ["no indexed document passes all the filters together"]
