@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from index.modes import Mode
 from service.engine import Passage
+from service.settings import MAX_QUESTION_CHARS
 
-MAX_QUESTION_CHARS = 2000
 MAX_K = 50  # passages per answer, for HTTP and the CLI alike
 MAX_CONTEXT_TOKENS = 1_000_000
 

@@ -110,6 +110,9 @@ class AnswerEngine:
         question = question.strip()
         if not question:
             raise QuestionError("question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise QuestionError(f"question is longer than {self.settings.max_question_chars} "
+                                "characters")
         if mode not in MODES:
             raise QuestionError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         try:

@@ -22,6 +22,8 @@ from service.ranking.defaults import DEFAULT_RANKING_STAGES
 if TYPE_CHECKING:
     from index.stores.base import StoreConfig
 
+MAX_QUESTION_CHARS = 2000  # the HTTP API's hard limit; `max_question_chars` may lower it
+
 _config_file: ContextVar[Path | None] = ContextVar("policyqa_config_file", default=None)
 
 
@@ -64,7 +66,9 @@ class Settings(BaseSettings):
                                         "admin endpoints refuse everything when unset")
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
-    max_question_chars: int = Field(2000, ge=10)
+    max_question_chars: int = Field(MAX_QUESTION_CHARS, ge=10, le=MAX_QUESTION_CHARS,
+                                    description="longest question the engine takes (HTTP, CLI "
+                                    "and eval alike); at most the API's own limit")
     ranking_stages: list[str | dict[str, Any]] = Field(
         default_factory=lambda: list(DEFAULT_RANKING_STAGES),
         description="the ranking pipeline: stage names in order, or tables with a name and "

@@ -10,6 +10,7 @@ from index.generations import IndexNotFoundError
 from index.searcher import IndexSearcher
 from service.engine import AnswerEngine, QuestionError
 from service.ranking.pipeline import rank
+from service.settings import SettingsError, load_settings
 from tests.inline_corpus import (
     ASYLUM_CODE,
     DOCUMENTS,
@@ -171,3 +172,15 @@ def test_an_empty_filtered_answer_says_which_filter_value_matched_no_document(en
     apart = engine.ask("extradition", filters={"jurisdiction": ["eu"], "year": [1951]})
     assert apart.passages == []
     assert apart.warnings == ["no indexed document passes all the filters together"]
+
+
+def test_the_question_length_limit_is_the_settings(index, small_embedder) -> None:
+    index_dir, corpus = index
+    short = AnswerEngine(load_settings(corpus_dir=corpus, index_dir=index_dir,
+                                       max_question_chars=20), embedder=small_embedder)
+    assert short.refresh()
+    assert short.ask("x" * 20, k=1).passages is not None
+    with pytest.raises(QuestionError, match="longer than 20 characters"):
+        short.ask("Eurodac fingerprints of applicants", k=1)
+    with pytest.raises(SettingsError, match="max_question_chars"):
+        load_settings(max_question_chars=5000)  # never above the HTTP API's own limit
