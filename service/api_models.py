@@ -80,11 +80,11 @@ class DocumentOut(BaseModel):
 
 class PageSpan(BaseModel):
     """One page of a paged document: text[start:end] is on PDF page `index` (1-based), printed
-    as `label`."""
+    as `label` ("36–37" on a two-page spread; null where the page prints no number)."""
     start: int
     end: int
     index: int
-    label: str
+    label: str | None
 
 
 class DocumentText(BaseModel):

@@ -49,7 +49,7 @@ def test_the_served_index_is_on_the_store_under_test(client, live_server, store_
 
 def test_refoulement_question_cites_article_33(client):
     data = ask(client, question=REFOULEMENT, k=5)
-    assert set(data) == {"question", "mode", "took_ms", "index", "passages"}
+    assert set(data) == {"question", "mode", "took_ms", "index", "passages", "warnings"}
     assert data["mode"] == "hybrid" and data["index"]["documents"] >= 6
     top = data["passages"][0]
     assert "Article 33" in top["citation"]["section"]
@@ -57,7 +57,10 @@ def test_refoulement_question_cites_article_33(client):
                                               "pdf/refugee_convention_and_protocol_unhcr.pdf")
     assert set(top["citation"]) == {"document_id", "title", "source_path", "section",
                                     "page_start", "page_end", "page_label_start",
-                                    "page_label_end", "char_start", "char_end"}
+                                    "page_label_end", "char_start", "char_end", "short_title",
+                                    "printed_pages", "text"}
+    assert set(top) == {"rank", "score", "text", "highlights", "citation", "display_text"}
+    assert len(top["display_text"]) == len(top["text"])
     booklet = [p for p in data["passages"]
                if p["citation"]["document_id"].endswith("unhcr.pdf")
                and "expel or return" in p["text"]]

@@ -248,6 +248,8 @@ def test_citation_leads_with_the_short_title_reads_as_paragraphs_and_copies(driv
     WebDriverWait(driver, 30).until(
         lambda d: d.find_elements(By.CSS_SELECTOR, "#results .passage"))
     _wait_done(driver)
+    # The page state is in the address, so a result can be shared as a link.
+    assert "q=Which+Member+State" in driver.current_url and "k=5" in driver.current_url
     dublin = [p for p in driver.find_elements(By.CSS_SELECTOR, "#results .passage")
               if "eu_dublin" in p.find_element(By.CSS_SELECTOR, ".document-id").text]
     assert dublin, "no Dublin III passage for a Dublin question"
