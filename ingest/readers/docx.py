@@ -48,6 +48,7 @@ _NB_HYPHEN, _PPR, _VAL = qn("w:noBreakHyphen"), qn("w:pPr"), qn("w:val")
 _SKIP = {qn("w:del"), qn("w:moveFrom"), qn("w:txbxContent"), qn("w:instrText"), qn("w:pPr"),
          qn("w:rPr"), "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"}
 _HEADING_NAME = re.compile(r"^heading ([1-9])$", re.IGNORECASE)
+_TOC_NAME = re.compile(r"^(toc [1-9]|table of figures)$", re.IGNORECASE)
 _SENTENCE_END = tuple(".:;,!?\u2026")
 _BASED_ON_DEPTH = 32  # styles chain by basedOn; a corrupt file may loop
 
@@ -85,6 +86,7 @@ class _Styles:
 
     def __init__(self, root: lxml.etree._Element | None) -> None:
         self._by_id: dict[str, _Style] = {}
+        self._levels: dict[str | None, int | None] = {}
         self.default: str | None = None
         for el in root.iterfind(qn("w:style")) if root is not None else ():
             if el.get(qn("w:type")) != "paragraph" or el.get(qn("w:styleId")) is None:
@@ -105,6 +107,15 @@ class _Styles:
 
     def heading_level(self, style_id: str | None) -> int | None:
         """0 for Title, N for Heading N or a custom style at outline level N-1; None for body."""
+        if style_id not in self._levels:
+            self._levels[style_id] = self._heading_level(style_id)
+        return self._levels[style_id]
+
+    def is_toc(self, style_id: str | None) -> bool:
+        # A table of contents lists "Article 5 ... 12" lines; they must not open sections.
+        return any(_TOC_NAME.match(s.name.strip()) for s in self.chain(style_id))
+
+    def _heading_level(self, style_id: str | None) -> int | None:
         for style in self.chain(style_id):
             name = style.name.strip()
             if name.lower() == "title":
@@ -311,7 +322,8 @@ class _Reader:
             return
         if label:
             text = f"{label} {text}".strip()
-        self._add(Block(text, level=1) if _provision(normalize(text)) else Block(text))
+        promote = _provision(normalize(text)) and not self.styles.is_toc(style_id)
+        self._add(Block(text, level=1) if promote else Block(text))
 
     def table(self, tbl: lxml.etree._Element) -> None:
         rows = []
@@ -352,6 +364,36 @@ def _open(data: bytes, max_unpacked: int) -> WordDocument:
         raise DocumentReadError(f"corrupt Word file: damaged archive: {exc}") from None
     except lxml.etree.XMLSyntaxError as exc:
         raise DocumentReadError(f"corrupt Word file: malformed XML: {exc}") from None
+    except (AttributeError, TypeError) as exc:
+        # python-docx assumes well-formed parts are the right elements; a part of the wrong kind
+        # (a relationships file holding something else) surfaces as an attribute it lacks.
+        raise DocumentReadError(f"corrupt Word file: a part is not what its name says ({exc})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    styles: lxml.etree._Element | None
+    numbering: lxml.etree._Element | None
+    body: lxml.etree._Element
+    core_title: str
+
+
+def _parts(document: WordDocument) -> _Parts:
+    """The parts the reader walks; python-docx builds them lazily, so damage shows up here too."""
+    try:
+        try:
+            numbering = document.part.part_related_by(RT.NUMBERING).element
+        except KeyError:
+            numbering = None  # a document with no lists has no numbering part
+        body = document.element.body
+        if body is None:
+            raise DocumentReadError("corrupt Word file: the document has no body")
+        return _Parts(document.styles.element, numbering, body,
+                      normalize(document.core_properties.title or ""))
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise DocumentReadError(f"corrupt Word file: a part is not what its name says ({exc})") from None
+    except lxml.etree.XMLSyntaxError as exc:
+        raise DocumentReadError(f"corrupt Word file: malformed XML: {exc}") from None
 
 
 class DocxReader:
@@ -365,15 +407,11 @@ class DocxReader:
         self.max_text_chars = max_text_chars
 
     def read(self, path: Path) -> ParsedText:
-        document = _open(read_bytes(path, self.max_bytes), self.max_unpacked_bytes)
-        styles = _Styles(document.styles.element)
+        parts = _parts(_open(read_bytes(path, self.max_bytes), self.max_unpacked_bytes))
+        reader = _Reader(_Styles(parts.styles), _Numbering.parse(parts.numbering),
+                         self.max_text_chars)
         try:
-            numbering_root = document.part.part_related_by(RT.NUMBERING).element
-        except KeyError:
-            numbering_root = None  # a document with no lists has no numbering part
-        reader = _Reader(styles, _Numbering.parse(numbering_root), self.max_text_chars)
-        try:
-            reader.walk(document.element.body)
+            reader.walk(parts.body)
         except RecursionError as exc:
             raise DocumentReadError("Word file is nested too deeply to read") from exc
         warnings = []
@@ -381,5 +419,4 @@ class DocxReader:
             warnings.append(f"text truncated after {self.max_text_chars} characters")
         builder = TextBuilder()
         emit_blocks(builder, merge_titles(reader.blocks))
-        core_title = normalize(document.core_properties.title or "")
-        return finish(builder, core_title or reader.heading_title, warnings)
+        return finish(builder, parts.core_title or reader.heading_title, warnings)

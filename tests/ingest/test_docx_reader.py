@@ -185,6 +185,8 @@ def _replace_member(data: bytes, name: str, content: bytes | None) -> bytes:
      "corrupt Word file: malformed XML"),
     (lambda data: _replace_member(data, "word/document.xml", None), "corrupt Word file: missing part"),
     (lambda data: _replace_member(data, "[Content_Types].xml", None), "corrupt Word file"),
+    (lambda data: _replace_member(data, "_rels/.rels", b"<notes>well-formed, wrong kind</notes>"),
+     "corrupt Word file: a part is not what its name says"),
 ])
 def test_damaged_files_are_read_errors_with_a_reason(tmp_path, damage, reason) -> None:
     path = tmp_path / "bad.docx"
@@ -249,3 +251,32 @@ def test_build_indexes_the_docx_and_reports_a_broken_one(tmp_path: Path) -> None
     assert TABLE_ROW in top.text
     assert top.citation.section.endswith("Article 2")
     assert top.citation.title == "Staff Travel Act 2026"
+
+
+def _body_xml(d, xml: str) -> None:
+    d.element.body.insert(len(d.element.body) - 1, parse_xml(xml))  # before the w:sectPr
+
+
+def test_revisions_links_content_controls_and_contents_lines(tmp_path: Path) -> None:
+    d = docx.Document()
+    d.add_heading("Travel Policy", level=1)
+    toc = d.styles.add_style("toc 1", WD_STYLE_TYPE.PARAGRAPH)
+    d.add_paragraph("Article 5 Reimbursement", style=toc)
+    w = nsdecls("w")
+    # A tracked change: the inserted words are the text now, the deleted ones are not.
+    _body_xml(d, f'<w:p {w}><w:r><w:t xml:space="preserve">Fares are </w:t></w:r>'
+                 '<w:del w:id="1" w:author="A"><w:r><w:delText>never</w:delText></w:r></w:del>'
+                 '<w:ins w:id="2" w:author="A"><w:r><w:t>always</w:t></w:r></w:ins>'
+                 '<w:r><w:t xml:space="preserve"> booked by the </w:t></w:r>'
+                 '<w:hyperlink><w:r><w:t>travel desk</w:t></w:r></w:hyperlink>'
+                 '<w:r><w:t>.</w:t></w:r></w:p>')
+    _body_xml(d, f'<w:sdt {w}><w:sdtPr/><w:sdtContent><w:p><w:pPr><w:pStyle w:val="Heading2"/>'
+                 '</w:pPr><w:r><w:t>Article 5 – Reimbursement</w:t></w:r></w:p><w:p><w:r>'
+                 '<w:t>Claims are paid within thirty days.</w:t></w:r></w:p>'
+                 '</w:sdtContent></w:sdt>')
+    d.save(tmp_path / "policy.docx")
+    parsed = DocxReader().read(tmp_path / "policy.docx")
+    assert "Fares are always booked by the travel desk." in parsed.text
+    assert "never" not in parsed.text
+    assert path_of(parsed, "Article 5 Reimbursement") == ("Travel Policy",)  # a contents line
+    assert path_of(parsed, "Claims are paid") == ("Article 5 \u2013 Reimbursement",)
