@@ -44,7 +44,8 @@ _P, _TBL, _SDT, _SDT_CONTENT = qn("w:p"), qn("w:tbl"), qn("w:sdt"), qn("w:sdtCon
 _TR, _TC, _T, _TAB, _BR, _CR = qn("w:tr"), qn("w:tc"), qn("w:t"), qn("w:tab"), qn("w:br"), qn("w:cr")
 _NB_HYPHEN, _PPR, _VAL = qn("w:noBreakHyphen"), qn("w:pPr"), qn("w:val")
 # Subtrees whose text is not the paragraph's own: deletions (tracked changes), text boxes (drawn
-# elsewhere on the page), the fallback copy of a drawing, and field instructions.
+# elsewhere on the page), the fallback copy of a drawing, field instructions; and properties,
+# which hold no text.
 _SKIP = {qn("w:del"), qn("w:moveFrom"), qn("w:txbxContent"), qn("w:instrText"), qn("w:pPr"),
          qn("w:rPr"), "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"}
 _HEADING_NAME = re.compile(r"^heading ([1-9])$", re.IGNORECASE)
@@ -278,10 +279,16 @@ class _Reader:
     def _add(self, block: Block) -> None:
         if self.truncated:
             return
-        if self.chars + len(block.text) > self.max_chars:
+        room = self.max_chars - self.chars
+        if len(block.text) > room:
             self.truncated = True
+            # The paragraph that crosses the limit keeps its words up to it, so that one huge
+            # paragraph (a whole annex without breaks) is cut, not lost.
+            cut = block.text[:room].rsplit(" ", 1)[0] if not block.is_heading and room > 0 else ""
+            if cut.strip():
+                self.blocks.append(Block(cut))
             return
-        self.chars += len(block.text) + 2
+        self.chars += len(block.text) + 2  # the blank line emit_blocks puts between blocks
         self.blocks.append(block)
 
     def walk(self, parent: lxml.etree._Element) -> None:
@@ -337,6 +344,7 @@ class _Reader:
 
 
 def _open(data: bytes, max_unpacked: int) -> WordDocument:
+    """The package, once its sizes are known to be within bounds; every failure given a reason."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()

@@ -226,6 +226,12 @@ def test_a_huge_document_is_cut_at_the_text_limit_with_a_warning(tmp_path: Path)
     assert 4_000 < len(parsed.text) <= 5_000
     assert parsed.warnings == ["text truncated after 5000 characters"]
     assert DocxReader().read(tmp_path / "long.docx").warnings == []
+    # One paragraph longer than the limit is cut at a word, not dropped.
+    d = docx.Document()
+    d.add_paragraph("fees " * 3_000)
+    d.save(tmp_path / "one.docx")
+    one = DocxReader(max_text_chars=1_000).read(tmp_path / "one.docx")
+    assert one.text == ("fees " * 200).strip() and one.warnings
 
 
 def test_build_indexes_the_docx_and_reports_a_broken_one(tmp_path: Path) -> None:
