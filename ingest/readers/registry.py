@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.readers.base import DocumentReader
+from ingest.readers.docx import DocxReader
 from ingest.readers.html import HtmlReader
 from ingest.readers.justice_canada_xml import JusticeCanadaXmlReader
 from ingest.readers.markdown import MarkdownReader
@@ -17,6 +18,7 @@ READERS: tuple[DocumentReader, ...] = (
     TextReader(),
     HtmlReader(),
     JusticeCanadaXmlReader(),
+    DocxReader(),
 )
 
 

@@ -26,12 +26,12 @@ Receipts for lodging are reimbursed within thirty days of the return.
 
 
 def _mixed_corpus(root: Path) -> Path:
-    """A corpus with one Markdown policy beside a spreadsheet export and a Word file."""
+    """A corpus with one Markdown policy beside a spreadsheet export and an Excel workbook."""
     root.mkdir(parents=True)
     (root / "policy.md").write_text(POLICY, encoding="utf-8")
     (root / "budget.csv").write_text("item,amount\nlodging,120\n", encoding="utf-8")
-    # A .docx is a zip archive; its bytes do not matter, only that no reader takes the suffix.
-    (root / "notes.docx").write_bytes(b"PK\x03\x04 not a real Word file")
+    # An .xlsx is a zip archive; its bytes do not matter, only that no reader takes the suffix.
+    (root / "notes.xlsx").write_bytes(b"PK\x03\x04 not a real workbook")
     return root
 
 
@@ -49,7 +49,7 @@ def test_files_no_reader_accepts_are_reported_as_unsupported(tmp_path):
 
     assert [f.id for f in found] == ["policy.md"]
     assert {s.id: s.reason for s in skipped} == {
-        "budget.csv": UNSUPPORTED_FORMAT, "notes.docx": UNSUPPORTED_FORMAT,
+        "budget.csv": UNSUPPORTED_FORMAT, "notes.xlsx": UNSUPPORTED_FORMAT,
         "sub/scan.TIFF": UNSUPPORTED_FORMAT}
     assert UNSUPPORTED_FORMAT == "unsupported format"
 
@@ -69,11 +69,11 @@ def test_build_and_status_list_unsupported_files_and_the_markdown_is_searchable(
     assert build.returncode == 0, build.stderr
     assert "generation 1: 1 documents" in build.stdout
     assert "skipped budget.csv: unsupported format" in build.stdout
-    assert "skipped notes.docx: unsupported format" in build.stdout
+    assert "skipped notes.xlsx: unsupported format" in build.stdout
 
     status = json.loads(_policyqa("index", "status", "--json", "--index-dir", str(index_dir)).stdout)
     assert status["skipped"] == [{"path": "budget.csv", "reason": "unsupported format"},
-                                 {"path": "notes.docx", "reason": "unsupported format"}]
+                                 {"path": "notes.xlsx", "reason": "unsupported format"}]
     human = _policyqa("index", "status", "--index-dir", str(index_dir)).stdout
     assert "skipped: 2" in human and "budget.csv: unsupported format" in human
 

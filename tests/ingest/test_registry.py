@@ -18,10 +18,11 @@ _SLOW_FORMATS = {"pdf"}
 
 def test_every_format_is_registered_once() -> None:
     formats = [reader.format for reader in READERS]
-    assert formats == ["pdf", "markdown", "text", "html", "justice-canada-xml"]
+    assert formats == ["pdf", "markdown", "text", "html", "justice-canada-xml", "docx"]
     suffixes = supported_suffixes()
     assert len(suffixes) == len(set(suffixes))
-    assert set(suffixes) == {".pdf", ".md", ".markdown", ".txt", ".html", ".htm", ".xml"}
+    assert set(suffixes) == {".pdf", ".md", ".markdown", ".txt", ".html", ".htm", ".xml",
+                             ".docx"}
     for reader in READERS:
         assert all(s.startswith(".") and s == s.lower() for s in reader.suffixes)
         assert callable(reader.read)
@@ -30,14 +31,14 @@ def test_every_format_is_registered_once() -> None:
 @pytest.mark.parametrize(("name", "fmt"), [
     ("a.md", "markdown"), ("A.MARKDOWN", "markdown"), ("b.TXT", "text"), ("c.htm", "html"),
     ("d.Html", "html"), ("e.xml", "justice-canada-xml"), ("f.PDF", "pdf"),
-    ("dir.with.dots/g.md", "markdown"),
+    ("dir.with.dots/g.md", "markdown"), ("h.DOCX", "docx"),
 ])
 def test_reader_for_picks_by_lowercased_suffix(name: str, fmt: str) -> None:
     reader = reader_for(Path(name))
     assert reader is not None and reader.format == fmt
 
 
-@pytest.mark.parametrize("name", ["a.docx", "README", "archive.tar.gz", ".md"])
+@pytest.mark.parametrize("name", ["a.xlsx", "a.doc", "README", "archive.tar.gz", ".md"])
 def test_unknown_suffixes_have_no_reader(name: str) -> None:
     assert reader_for(Path(name)) is None
 
