@@ -212,8 +212,9 @@ class Server(ServeProcess):
 
     def __init__(self, index_dir: Path, log: Path, backend: str) -> None:
         # Explicit: the index was embedded with this backend, whatever the default is.
+        # --no-update: a scaled index matches no corpus folder, and must be timed as built.
         super().__init__(index_dir, log, env={"POLICYQA_EMBEDDER_BACKEND": backend},
-                         ready_timeout=1800)
+                         extra_args=["--no-update"], ready_timeout=1800)
         self.backend = backend
 
 
@@ -427,6 +428,9 @@ def run_size(size: int, source: Path, work: Path, embedder, backend: str, questi
     try:
         server.wait_ready()
         searcher = IndexSearcher.open(index_dir, embedder)
+        if searcher.store.count() != scaled["chunks"]:
+            raise RuntimeError(f"{index_dir} holds {searcher.store.count()} vectors, not the "
+                               f"{scaled['chunks']} built: something changed it before timing")
         engine = AnswerEngine(settings_for(backend, index_dir, index_dir), embedder=embedder)
         engine.refresh()
         bare, http, served = BareTimes(), [], []

@@ -286,6 +286,23 @@ class IndexBuilder:
             return fork_store(self.store_config, base.previous, folder)
         return create_store(self.store_config, self.embedder.dimension, folder)
 
+    def refuse_emptying(self, corpus_dir: Path, sources: list[SourceFile],
+                        skipped: list[Skipped]) -> None:
+        """A corpus folder with no document in it (a wrong path, an unmounted share) must not
+        turn a live index with documents into an empty one: that is a BuildError, not a build."""
+        if sources:
+            return
+        live = current_generation(self.index_dir)
+        held = read_manifest(live).documents if live is not None else 0
+        if held:
+            n = len(skipped)
+            unsupported = f" ({n} file{'s' * (n != 1)} of no supported format)" if n else ""
+            raise BuildError(
+                f"corpus folder {corpus_dir.resolve()} holds no documents{unsupported}; the "
+                f"index in {self.index_dir} keeps its {held} documents. Point --corpus (or "
+                "POLICYQA_CORPUS_DIR) at the documents, or remove the index folder to start "
+                "an empty index")
+
     def read_corpus(self, folder: Path, corpus_dir: Path, catalogue: Catalogue, base: BuildBase,
                     store: VectorStore, sink: ChunkSink) -> CorpusRead:
         """Runs the hash, chunk and write steps over the corpus: reads changed documents,
@@ -296,6 +313,7 @@ class IndexBuilder:
         new = ChunkStore(folder / DB_FILE)
         next_id = previous.next_chunk_id
         sources, skipped = discover(corpus_dir)
+        self.refuse_emptying(corpus_dir, sources, skipped)
         report = BuildReport(generation=0, documents=0, chunks=0, full=base.previous is None,
                              skipped=[{"path": s.id, "reason": s.reason} for s in skipped])
         seen: set[str] = set()

@@ -320,19 +320,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serves the corpus as it is now: when the live index was built from another folder, with
     other settings, or before files were added, changed or removed, it is updated first."""
     from index.freshness import index_changes
+    from index.generations import current_generation
     from service.app import serve
     from service.engine import AnswerEngine
 
     settings = _settings(args)
     builder = _builder(settings, bars=sys.stderr.isatty())
-    changes = ["--rebuild was given"] if args.rebuild else index_changes(builder,
-                                                                         settings.corpus_dir)
+    if args.no_update:
+        if current_generation(settings.index_dir) is None:
+            raise CliError(f"no index in {settings.index_dir} to serve as it is: run "
+                           "`policyqa index build`, or serve without --no-update")
+        print(f"policyqa: serving the index in {settings.index_dir} as it is (--no-update)",
+              file=sys.stderr)
+        changes = []
+    elif args.rebuild:
+        changes = ["--rebuild was given"]
+    else:
+        changes = index_changes(builder, settings.corpus_dir)
     if changes:
         print(f"policyqa: updating the index in {settings.index_dir} from "
               f"{settings.corpus_dir.resolve()}: {'; '.join(changes)}", file=sys.stderr)
         report = builder.build(settings.corpus_dir)
         _print_report(report, as_json=False, stream=sys.stderr)
-    else:
+    elif not args.no_update:
         print(f"policyqa: the index in {settings.index_dir} is up to date with "
               f"{settings.corpus_dir.resolve()}", file=sys.stderr)
     serve(settings, AnswerEngine(settings, embedder=builder.embedder))
@@ -418,8 +428,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--corpus", type=Path)
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--rebuild", action="store_true", help="update the index before serving "
-                       "even when nothing seems to have changed")
+    update = serve.add_mutually_exclusive_group()
+    update.add_argument("--rebuild", action="store_true", help="update the index before serving "
+                        "even when nothing seems to have changed")
+    update.add_argument("--no-update", action="store_true", help="serve the live index as it "
+                        "is, without comparing it with the corpus (a copied or scaled index)")
     serve.set_defaults(func=cmd_serve)
 
     corpus = sub.add_parser("corpus", help="manage the corpus folder").add_subparsers(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from eval.server import scrubbed_environ
 from tests.support import ServeProcess, copy_documents
 
 FIRST = ["treaties/smuggling_of_migrants_protocol_2000.md"]
@@ -21,9 +24,10 @@ def _get(server: ServeProcess, path: str):
         return json.load(response)
 
 
-def _serve(index_dir: Path, corpus: Path, log: Path) -> tuple[int, list[str], str]:
+def _serve(index_dir: Path, corpus: Path, log: Path, *args: str) -> tuple[int, list[str], str]:
     """Starts `policyqa serve`, and returns the served generation, document ids and the log."""
-    server = ServeProcess(index_dir, log, corpus=corpus, env={"POLICYQA_THREADS": "2"})
+    server = ServeProcess(index_dir, log, corpus=corpus, env={"POLICYQA_THREADS": "2"},
+                          extra_args=args)
     try:
         server.wait_ready(timeout=600)
         generation = _get(server, "/readyz")["generation"]
@@ -31,6 +35,16 @@ def _serve(index_dir: Path, corpus: Path, log: Path) -> tuple[int, list[str], st
         return generation, documents, server.log_text()
     finally:
         server.stop()
+
+
+def _refused(index_dir: Path, corpus: Path, *args: str) -> str:
+    """`policyqa serve` that must stop before serving: exit code 2, one line, no traceback."""
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve", "--index-dir", str(index_dir),
+         "--corpus", str(corpus), "--port", "1", *args], capture_output=True, text=True,
+        timeout=600, env={**scrubbed_environ(), "POLICYQA_THREADS": "2"})
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    return done.stderr
 
 
 @pytest.fixture()
@@ -53,6 +67,21 @@ def test_serve_follows_the_corpus_it_is_given(corpora, tmp_path: Path) -> None:
     generation, documents, log = _serve(index_dir, second, tmp_path / "3.log")
     assert (generation, documents) == (2, sorted(SECOND))
     assert "updating the index" not in log
+
+    # --no-update: the live index as it is, though another folder is named.
+    generation, documents, log = _serve(index_dir, first, tmp_path / "3b.log", "--no-update")
+    assert (generation, documents) == (2, sorted(SECOND))
+    assert "as it is (--no-update)" in log and "updating the index" not in log
+
+    # A folder with no documents (a wrong path): refused, the index kept.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = _refused(index_dir, empty)
+    assert f"corpus folder {empty.resolve()} holds no documents" in refused
+    assert f"keeps its {len(SECOND)} documents" in refused
+    assert _serve(index_dir, second, tmp_path / "3c.log")[:2] == (2, sorted(SECOND))
+    # --no-update with no index: nothing to serve as it is.
+    assert "no index in" in _refused(tmp_path / "none", second, "--no-update")
 
     # A file edited, one removed and one added since: updated before serving.
     article = second / SECOND[1]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from index.generations import BuildError
 from index.searcher import IndexSearcher
 from tests.inline_corpus import DOCUMENTS, DUBLIN, REFUGEE
 from tests.small import helpers as h
@@ -109,3 +112,21 @@ def test_a_deleted_file_loses_its_chunks(inline_corpus, tmp_path, small_embedder
     # The engine that was serving the old generation still answers from it until refreshed.
     old = before.ask("Eurodac fingerprints", k=1, mode="lexical")
     assert old.passages[0].citation.document_id == DUBLIN
+
+
+def test_an_empty_corpus_folder_never_empties_a_live_index(inline_corpus, tmp_path,
+                                                            small_embedder):
+    """A wrong --corpus (or an unmounted share) is a BuildError; the live index stays served."""
+    h.build(tmp_path / "idx", inline_corpus, small_embedder)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.csv").write_text("a,b\n", encoding="utf-8")
+    for full in (False, True):
+        with pytest.raises(BuildError, match=r"holds no documents \(1 file of no supported "
+                                             r"format\); the index .* keeps its "
+                                             f"{len(DOCUMENTS)} documents"):
+            h.builder(tmp_path / "idx", small_embedder).build(empty, full=full)
+    assert h.current_name(tmp_path / "idx") == "gen-000001"
+    assert IndexSearcher.open(tmp_path / "idx", small_embedder).chunk_count == h.INLINE_CHUNKS
+    # With no live index there is nothing to lose: an empty corpus builds an empty index.
+    assert h.build(tmp_path / "fresh", empty, small_embedder).documents == 0
