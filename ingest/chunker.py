@@ -13,7 +13,7 @@ from ingest.tokens import count_tokens
 # A heading path component that names a citable unit: chunks never span two of these unless
 # both are tiny. Deeper components (paragraphs, subsections) may share a chunk.
 _CITABLE = re.compile(
-    r"^(article|art\.|§|s\.|section|rule|regulation|schedule|annex|paragraph|preamble)\b",
+    r"^(article|art\.|§|s\.|section|rule|regulation|schedule|annex|paragraph|preamble|recital)\b",
     re.IGNORECASE,
 )
 # A heading numbered in a decimal outline: "1 Scope", "2.2 Approval", "2.2.1. Delegation".
@@ -23,9 +23,11 @@ _LINE_BREAK = re.compile(r"\n")
 _WORD = re.compile(r"\S+")
 
 SECTION_SEPARATOR = " > "
-# 2: tiny sections under decimal-numbered headings keep their own chunks. A new version also
+# 2: tiny sections under decimal-numbered headings keep their own chunks. 3: EU recitals are
+# sections of their own (ingest/readers/recitals.py), each a citable unit; tiny neighbours
+# merge only where they share a heading path (never into an empty cite). A new version also
 # makes the next build re-read every document, so reader fixes reach unchanged files too.
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +126,11 @@ class StructureChunker:
                 or (last_tokens <= tiny and section.path[:len(previous)] == previous))
             both_tiny = (bool(group) and tokens <= tiny and last_tokens <= tiny
                          and group_tokens + tokens <= target
-                         and not _outlined(previous) and not _outlined(section.path))
+                         and not _outlined(previous) and not _outlined(section.path)
+                         # merged, they must still cite something: not "Chapter VII Art. 36"
+                         # and "Chapter VIII Art. 37" under an empty path
+                         and (bool(_common_path([group[0].path, section.path]))
+                              or not (group[0].path or section.path)))
             if same_unit or both_tiny:
                 group.append(section)
                 group_tokens += tokens

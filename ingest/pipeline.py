@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ingest.catalogue import CATALOGUE_FILE, Catalogue
 from ingest.document import Document, DocumentReadError, sha256_bytes
+from ingest.readers.recitals import label_recitals
 from ingest.readers.registry import reader_for
 
 # Files in a corpus folder that are PolicyQA's own bookkeeping, not documents.
@@ -102,7 +103,8 @@ def load_document(source: SourceFile, content_hash: str, catalogue: Catalogue) -
     title = (entry.title if entry else None) or parsed.title or _title_from_name(source.path)
     return Document(
         id=source.id, title=title, format=reader.format, text=parsed.text,
-        content_hash=content_hash, sections=parsed.sections, pages=parsed.pages,
+        content_hash=content_hash, sections=label_recitals(parsed.text, parsed.sections),
+        pages=parsed.pages,
         warnings=parsed.warnings, metadata=entry.filter_fields() if entry else {},
     )
 
