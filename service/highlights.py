@@ -10,6 +10,7 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
 from ingest.sentences import line_sentence_spans
+from service.display import reflow
 
 _WORD = re.compile(r"\w+")
 _STOP = frozenset(STOPWORDS_EN)
@@ -23,13 +24,17 @@ def terms(text: str) -> list[str]:
 
 def highlight(question: str | frozenset[str], text: str, idf: Callable[[str], float],
               most: int = 3) -> list[tuple[int, int]]:
-    """Sentences sharing the most informative terms with the question, in text order.
+    """Sentences sharing the most informative terms with the question, in text order; a
+    sentence runs on across a column line break (see service/display.py), never across a
+    paragraph, list item or heading.
 
     Scored by the summed IDF of shared (stemmed) terms, so a rare term such as "refoulement"
     outweighs a common one. With no shared term, the passage's first sentence stands in.
     `question` may be given as its `frozenset(terms(question))`, to stem it once per answer.
     """
-    spans = line_sentence_spans(text)
+    # Sentences of the reflowed text (same length, same offsets): a PDF's column line break
+    # does not end a sentence, while list items, numbered paragraphs and headings still do.
+    spans = line_sentence_spans(reflow(text))
     if not spans:
         return []
     wanted = question if isinstance(question, frozenset) else frozenset(terms(question))

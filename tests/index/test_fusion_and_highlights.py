@@ -45,3 +45,18 @@ def test_highlight_falls_back_to_the_first_sentence():
     text = "Heading\n1. No State shall expel. 2. The benefit. See Art. 12 of the Convention."
     assert [text[s:e] for s, e in line_sentence_spans(text)] == [
         "Heading", "1. No State shall expel.", "2. The benefit.", "See Art. 12 of the Convention."]
+
+
+def test_a_highlight_is_a_whole_sentence_across_column_line_breaks():
+    # Dublin III Art. 21(1) as the PDF's text layer gives it: column lines, then a list item.
+    text = ("1. The requested Member State may give its reply after the time limit requested, "
+            "but in any\nevent within one month from the receipt of the request.\n"
+            "(a) a first item\nof the list;\n2. Where the request is not made, the State "
+            "shall be responsible.")
+    idf = {"month": 5.0, "item": 4.0}.get
+    spans = highlight("within one month", text, lambda t: idf(t, 0.0))
+    assert [text[s:e] for s, e in spans] == [
+        "1. The requested Member State may give its reply after the time limit requested, but "
+        "in any\nevent within one month from the receipt of the request."]
+    spans = highlight("item", text, lambda t: idf(t, 0.0))
+    assert [text[s:e] for s, e in spans] == ["(a) a first item\nof the list;"]
