@@ -305,6 +305,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for p in answer.passages:
         c = p.citation
         print(f"{p.rank}. {c.text}  [score {p.score:.4f}]")
+        if c.label:
+            print(f"   cite as: {c.label}")
         if c.title != c.short_title:
             print(f"   {c.title}")
         print(f"   {c.document_id} chars {c.char_start}-{c.char_end}")
