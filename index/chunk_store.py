@@ -179,6 +179,13 @@ class ChunkStore:
         row = self.db.execute("SELECT text FROM documents WHERE id = ?", (document_id,)).fetchone()
         return row[0] if row else None
 
+    def document_slice(self, document_id: str, start: int, end: int) -> str:
+        """text[start:end] of a document's extracted text ("" for an unknown id), read without
+        loading the whole text."""
+        row = self.db.execute("SELECT substr(text, ?, ?) FROM documents WHERE id = ?",
+                              (start + 1, max(0, end - start), document_id)).fetchone()
+        return row[0] if row and row[0] is not None else ""
+
     def document_source(self, document_id: str
                         ) -> tuple[str, list[tuple[int, int, int, str]] | None] | None:
         """A document's extracted text (what chunk offsets index) and its page map, as

@@ -307,6 +307,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"{p.rank}. {c.text}  [score {p.score:.4f}]")
         if c.title != c.short_title:
             print(f"   {c.title}")
+        if c.label:
+            print(f"   cite as: {c.label}")
         print(f"   {c.document_id} chars {c.char_start}-{c.char_end}")
         shown = " ".join(p.text[s:e] for s, e in p.highlights) or p.text
         print(textwrap.indent(textwrap.fill(" ".join(shown.split())[:600], 96), "   "))

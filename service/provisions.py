@@ -7,14 +7,21 @@ from dataclasses import dataclass
 
 from ingest.catalogue import Catalogue
 
+# A subsection path after a provision number: "(1)", "(b)(1)(A)", "(2.1)", "(a.1)".
+_PATH = r"((?:\(\w{1,4}(?:\.\d+)?\))*)"
 # (pattern over the question, regex over a heading path component). The component regex is
 # anchored at the component's start and refuses a longer number ("Article 3" is not "Article 33").
 _REFERENCES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\b(?:article|art\.?)\s*(\d+[a-z]?)\b", re.I), r"(?:article|art\.?)\s*{n}"),
-    (re.compile(r"\b\d+\s*U\.?\s*S\.?\s*C\.?\s*(?:§+\s*)?(\d+[a-z]?)\b", re.I), r"§\s*{n}"),
-    (re.compile(r"§\s*(\d+[a-z]?)\b"), r"§\s*{n}"),
-    (re.compile(r"\b(?:s\.|sec\.|section)\s*(\d+(?:\.\d+)*)\b", re.I), r"(?:s\.|section)\s*{n}"),
+    (re.compile(r"\b(?:articles?|arts?\.?)\s*(\d+[a-z]?)" + _PATH + r"(?!\w)", re.I),
+     r"(?:article|art\.?)\s*{n}"),
+    (re.compile(r"\b\d+\s*U\.?\s*S\.?\s*C\.?\s*(?:§+\s*)?(\d+[a-z]?)" + _PATH + r"(?!\w)",
+                re.I), r"§\s*{n}"),
+    (re.compile(r"§+\s*(\d+[a-z]?)" + _PATH + r"(?!\w)"), r"§\s*{n}"),
+    # "section 1158(b)(2)" names a U.S. Code section as well as a Canadian one.
+    (re.compile(r"\b(?:s\.|secs?\.|sections?)\s*(\d+(?:\.\d+)*)" + _PATH + r"(?!\w|\.\d)", re.I),
+     r"(?:s\.|section|§+)\s*{n}"),
 )
+_STATUTE_ONLY = (1, 2)  # the U.S. Code forms
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,20 +29,35 @@ class ProvisionReference:
     text: str  # as written in the question
     component: re.Pattern[str]  # matches a heading path component naming that provision
     statute_only: bool  # "§ 1158" / "8 U.S.C." need no instrument name to be unambiguous
+    subdivision: tuple[str, ...] = ()  # ("b", "1", "A") in "§ 1158(b)(1)(A)"; not matched on
 
 
 def find_references(question: str) -> list[ProvisionReference]:
+    """The provisions a question names: "Art. 33(1)", "Article 21(1)", "8 U.S.C. § 1158(b)(1)(A)",
+    "section 1158(b)(2)", "s. 37(1)(a)", "IRPR s. 159.3". A provision matches by its number
+    only; the subsection path is kept on the reference."""
     found: list[ProvisionReference] = []
     seen: set[str] = set()
     for n, (pattern, component) in enumerate(_REFERENCES):
         for m in pattern.finditer(question):
-            number = re.escape(m.group(1))
+            number = _number(m.group(1))
             regex = component.format(n=number) + r"(?!\w|\.\d)"
             if regex in seen:
                 continue
             seen.add(regex)
-            found.append(ProvisionReference(m.group(0), re.compile(regex, re.I), n in (1, 2)))
+            subdivision = tuple(re.findall(r"\(([^)]*)\)", m.group(2) or ""))
+            found.append(ProvisionReference(m.group(0), re.compile(regex, re.I),
+                                            n in _STATUTE_ONLY, subdivision))
     return found
+
+
+def _number(written: str) -> str:
+    """The component regex for a provision number: "1A" (Article 1, section A, as the Refugee
+    Convention is cited) also matches the heading "Article 1"."""
+    m = re.fullmatch(r"(\d+)([a-z])", written, re.I)
+    if m:
+        return f"{m.group(1)}(?:{re.escape(m.group(2))})?"
+    return re.escape(written)
 
 
 def named_documents(question: str, catalogue: Catalogue, indexed: set[str]) -> list[str]:

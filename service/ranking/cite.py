@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from index.chunk_store import StoredChunk
 from ingest.catalogue import Catalogue
 from service.display import citation_text, printed_pages, reflow
 from service.highlights import highlight, idf_from_counts, terms
+from service.labels import citation_label, provision_of, provision_start
 from service.ranking.stages import Candidate, Citation, Passage, QueryContext, Stage, parameters
 
+if TYPE_CHECKING:
+    from index.searcher import IndexSearcher  # the searcher loads the stores: for types only
+
 HIGHLIGHTS = 3  # sentences marked per passage, at most
+# How far before a provision's first chunk its heading is looked for: a chunk whose path is
+# cut to a chapter (tiny provisions sharing it) may hold the start of the provision.
+HEADING_LOOKBACK = 20_000
 
 
 class Cite(Stage):
@@ -36,6 +43,7 @@ class Cite(Stage):
         searcher = ctx.searcher
         titles = {d.id: d.title for d in searcher.documents}
         short: dict[str, str] = {}  # the catalogue's name for each cited document, looked up once
+        cite_as: dict[str, str] = {}
         idf = idf_from_counts(searcher.lexical.document_frequency, searcher.chunk_count)
         wanted = frozenset(terms(ctx.question))  # stemmed once for every passage
         out: list[Candidate] = []
@@ -46,8 +54,10 @@ class Cite(Stage):
             title = titles.get(chunk.document_id, "")
             if chunk.document_id not in short:
                 short[chunk.document_id] = _short_title(ctx.catalogue, chunk.document_id, title)
+                cite_as[chunk.document_id] = _cite_as(ctx.catalogue, chunk.document_id, title)
+            label = passage_label(searcher, chunk, cite_as[chunk.document_id])
             out.append(replace(c, passage=passage(rank, c.score, chunk, title, spans,
-                                                  short[chunk.document_id])))
+                                                  short[chunk.document_id], label)))
         return out
 
 
@@ -56,8 +66,46 @@ def _short_title(catalogue: Catalogue, document_id: str, title: str) -> str:
     return entry.display_title if entry is not None else title
 
 
+def _cite_as(catalogue: Catalogue, document_id: str, title: str) -> str:
+    entry = catalogue.by_file(document_id)
+    return entry.citation_name if entry is not None else title
+
+
+def passage_label(searcher: IndexSearcher, chunk: StoredChunk, cite_as: str) -> str:
+    """The chunk's canonical citation (service/labels.py), read from its provision's text: from
+    the provision's heading to the chunk's end."""
+    provision = provision_of(chunk.section)
+    if provision is None:
+        return citation_label(cite_as, chunk.section)
+    first = _provision_first_start(searcher, chunk, provision.depth)
+    low = max(0, first - HEADING_LOOKBACK)
+    text = searcher.chunks.document_slice(chunk.document_id, low, chunk.char_end)
+    start = provision_start(text, provision, chunk.char_start - low)
+    if start is None:
+        return citation_label(cite_as, chunk.section)
+    return citation_label(cite_as, chunk.section, text[start:],
+                          max(0, chunk.char_start - low - start))
+
+
+def _provision_first_start(searcher: IndexSearcher, chunk: StoredChunk, depth: int) -> int:
+    """Where the first of the run of chunks citing the same provision as `chunk` starts."""
+    prefix = chunk.section[:depth + 1]
+    sections = searcher.sections(chunk.document_id)
+    at = next((i for i, (cid, _) in enumerate(sections) if cid == chunk.id), None)
+    if at is None:
+        return chunk.char_start
+    while at > 0 and sections[at - 1][1][:depth + 1] == prefix:
+        at -= 1
+    first_id = sections[at][0]
+    if first_id == chunk.id:
+        return chunk.char_start
+    first = searcher.chunks.chunks([first_id]).get(first_id)
+    return chunk.char_start if first is None else first.char_start
+
+
 def passage(rank: int, score: float, chunk: StoredChunk, title: str,
-            highlights: list[tuple[int, int]], short_title: str = "") -> Passage:
+            highlights: list[tuple[int, int]], short_title: str = "", label: str = ""
+            ) -> Passage:
     short_title = short_title or title
     printed = printed_pages(chunk.page_label_start, chunk.page_label_end)
     return Passage(rank=rank, score=round(float(score), 6), text=chunk.text,
@@ -71,4 +119,5 @@ def passage(rank: int, score: float, chunk: StoredChunk, title: str,
                                      short_title=short_title, printed_pages=printed,
                                      text=citation_text(short_title, chunk.section_label,
                                                         printed, chunk.page_start,
-                                                        chunk.page_end)))
+                                                        chunk.page_end),
+                                     label=label or short_title))

@@ -27,7 +27,9 @@ class Citation:
     """Where a passage is. `title` is the document's full title, `short_title` the name a
     citation line leads with (the catalogue's, else the title); `printed_pages` the page numbers
     printed on the PDF's pages ("36–39" across two spreads), None where the pages print none
-    (the PDF page numbers `page_start`/`page_end` are always right)."""
+    (the PDF page numbers `page_start`/`page_end` are always right); `label` the canonical
+    citation ("8 U.S.C. § 1158(b)(1)(A)"), the instrument's cite_as alone where the passage is
+    in no numbered provision."""
 
     document_id: str
     title: str
@@ -42,6 +44,8 @@ class Citation:
     short_title: str = ""
     printed_pages: str | None = None
     text: str = ""  # the citation as one line to paste: short title, provision, pages
+    # The citation a lawyer would write: "Refugee Convention, Art. 33(1)" (service/labels.py).
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)

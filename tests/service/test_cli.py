@@ -63,6 +63,7 @@ def test_ask_prints_cited_passages(built):
     # The citation leads with the catalogue's short name; the full title follows on its own line.
     assert lines[0].startswith("1. Refugee Convention, CHAPTER ")
     assert lines[1] == "   Convention relating to the Status of Refugees"
+    assert re.match(r"   cite as: Refugee Convention, Art\. 3[23]\b", lines[2]), lines[2]
     # With only this treaty indexed, Article 32 (expulsion) competes with Article 33; the
     # full-corpus ranking of Article 33 first is checked by the treaty evaluation set.
     citations = [line for line in lines if line[:3] in ("1. ", "2. ")]

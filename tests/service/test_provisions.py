@@ -42,3 +42,32 @@ def test_instrument_names_from_the_catalogue():
         "legislation/canada/ca_irpr_SOR-2002-227.xml"]
     # names only count as whole words: "INA" is not found inside "detaINAtion"
     assert named_documents("examination", catalogue, indexed) == []
+
+
+@pytest.mark.parametrize(("question", "component", "subdivision"), [
+    ("What does Art. 33(1) say?", "Article 33 – Prohibition of Expulsion or Return", ("1",)),
+    ("Article 21(1) of Dublin III", "Article 21 Submitting a take charge request", ("1",)),
+    ("8 U.S.C. § 1158(b)(1)(A) eligibility", "§ 1158. Asylum", ("b", "1", "A")),
+    ("INA section 1158(b)(2) bars", "§ 1158. Asylum", ("b", "2")),
+    ("IRPA s. 37(1)(a) organized criminality", "s. 37 Organized criminality", ("1", "a")),
+    ("IRPR s. 159.3 designation", "s. 159.3 Designation — United States", ()),
+    ("Refugee Convention Art. 1A(2)", 'Article 1 – Definition of the Term "Refugee"', ("2",)),
+    ("Articles 31 of the Refugee Convention", "Article 31 – Refugees unlawfully in the Country",
+     ()),
+])
+def test_question_forms_with_subsection_paths(question, component, subdivision):
+    references = find_references(question)
+    assert any(r.component.match(component) for r in references), references
+    assert any(r.subdivision == subdivision for r in references)
+
+
+@pytest.mark.parametrize(("question", "component"), [
+    ("Art. 3(1) of the Smuggling Protocol", "Article 33 – Prohibition of Expulsion"),
+    ("Article 3", "Article 33 – Prohibition of Expulsion"),
+    ("8 U.S.C. § 115(b)", "§ 1158. Asylum"),
+    ("IRPR s. 159", "s. 159.3 Designation — United States"),
+    ("s. 37(1)(a)", "s. 370 Something"),
+    ("Art. 1A", "Article 10 – Continuity of Residence"),
+])
+def test_a_shorter_number_is_not_a_longer_one(question, component):
+    assert not any(r.component.match(component) for r in find_references(question))
