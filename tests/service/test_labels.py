@@ -153,3 +153,14 @@ def test_the_deepest_provision_names_the_passage():
     path = ("RELATED", "Article 3 – Use of terms")
     assert provision_of(path).number == "3"
     assert provision_of(("CHAPTER I – General Provisions",)) is None
+
+
+def test_eu_recitals_cite_by_their_number() -> None:
+    """The paths ingest/readers/recitals.py gives an EU act's preamble."""
+    dublin = "Regulation (EU) No 604/2013"
+    text = "(21) Deficiencies in, or the collapse of, asylum systems, often aggravated"
+    assert citation_label(dublin, ("Preamble", "Recital (21)"), text, 0) == f"{dublin}, Recital (21)"
+    # The citations, and two tiny recitals sharing a chunk, cite the act alone: never a number
+    # the passage does not hold alone.
+    assert citation_label(dublin, ("Preamble", "Citations"), "Having regard to", 0) == dublin
+    assert citation_label(dublin, ("Preamble",), "(21) A. (22) B.", 0) == dublin
