@@ -49,7 +49,9 @@ from index.stores.factory import (
 from ingest.catalogue import Catalogue, catalogue_for
 from ingest.chunker import ChunkSettings, StructureChunker
 from ingest.document import DocumentReadError
+from ingest.ocr import OcrSettings
 from ingest.pipeline import Skipped, SourceFile, discover, load_document
+from ingest.readers.registry import readers
 
 # Chunks waiting for embedding are handed to the embedding thread this many at a time (sorted by
 # word pieces, then embedded in batches of `embed_batch`): early enough for reading to overlap
@@ -203,12 +205,18 @@ class _Embedding:
 
 
 class IndexBuilder:
+    """Builds index generations. `settings` cut the chunks; `ocr` says how the PDF reader reads
+    pages without a usable text layer (both are in the fingerprint's chunking, so a change
+    re-reads every document)."""
+
     def __init__(self, index_dir: Path, embedder: Embedder, settings: ChunkSettings,
                  store_config: StoreConfig | None = None, embed_batch: int = 256,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, ocr: OcrSettings | None = None) -> None:
         self.index_dir = index_dir
         self.embedder = embedder
         self.settings = settings
+        self.ocr = ocr if ocr is not None else OcrSettings()
+        self.readers = readers(self.ocr)
         self.store_config = store_config or StoreConfig()
         self.store_kind = self.store_config.kind
         self.embed_batch = embed_batch
@@ -218,7 +226,8 @@ class IndexBuilder:
     def fingerprint(self) -> Fingerprint:
         """What must match for a previous generation's chunks and vectors to be reused."""
         return Fingerprint(model=self.embedder.name, dimension=self.embedder.dimension,
-                           chunking=self.settings.fingerprint(), store=self.store_kind,
+                           chunking=f"{self.settings.fingerprint()},{self.ocr.fingerprint()}",
+                           store=self.store_kind,
                            store_format=store_format(self.store_kind))
 
     def build(self, corpus_dir: Path, full: bool = False,
@@ -328,7 +337,7 @@ class IndexBuilder:
                     new.copy_document_from(previous.chunks, source.id)  # type: ignore[arg-type]
                     report.unchanged_documents += 1
                     continue
-                doc = load_document(source, digest, catalogue)
+                doc = load_document(source, digest, catalogue, self.readers)
             except DocumentReadError as exc:
                 self._skip(report, source, str(exc), previous, new, digest)
                 continue

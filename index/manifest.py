@@ -40,7 +40,7 @@ class Fingerprint:
 
     model: str
     dimension: int
-    chunking: str  # ChunkSettings.fingerprint()
+    chunking: str  # ChunkSettings.fingerprint(), OcrSettings.fingerprint()
     store: str = "faiss"  # generations from before other stores
     store_format: int = 1  # generations from before stores had formats
     format_version: int = FORMAT_VERSION

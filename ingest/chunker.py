@@ -23,9 +23,10 @@ _LINE_BREAK = re.compile(r"\n")
 _WORD = re.compile(r"\S+")
 
 SECTION_SEPARATOR = " > "
-# 2: tiny sections under decimal-numbered headings keep their own chunks. A new version also
-# makes the next build re-read every document, so reader fixes reach unchanged files too.
-CHUNKER_VERSION = 2
+# 2: tiny sections under decimal-numbered headings keep their own chunks. 3: PDF pages without
+# a usable text layer are read by OCR, and chunks say so. A new version also makes the next
+# build re-read every document, so reader fixes reach unchanged files too.
+CHUNKER_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)

@@ -171,7 +171,8 @@ class RebuildJob:
         settings = self.engine.settings
         try:
             builder = IndexBuilder(settings.index_dir, self.engine.embedder,
-                                   settings.chunk_settings(), store_config=settings.store_config())
+                                   settings.chunk_settings(), store_config=settings.store_config(),
+                                   ocr=settings.ocr_settings())
             corpus = self._corpus_dir()
             report = builder.build(corpus, full=full)
             self.engine.refresh()

@@ -35,7 +35,7 @@ def _builder(settings: Settings, bars: bool = False):
     return IndexBuilder(settings.index_dir, load_embedder(settings), settings.chunk_settings(),
                         store_config=settings.store_config(),
                         embed_batch=settings.build_batch_size,
-                        progress=progress_reporter(bars))
+                        progress=progress_reporter(bars), ocr=settings.ocr_settings())
 
 
 def build_index(settings: Settings, full: bool = False, bars: bool = False):
