@@ -72,6 +72,7 @@ class BuildReport:
     reused_chunks: int = 0
     deleted_chunks: int = 0
     truncated_chunks: int = 0
+    ocr_pages: int = 0  # pages of the generation's documents whose text OCR read
     skipped: list[dict[str, str]] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -373,7 +374,9 @@ class IndexBuilder:
         Bm25Index.build(list(ids), list(texts)).save(folder)
         store.save(folder)
         report.documents, report.chunks = new.counts()
-        index_warnings = [{"path": d.id, "warning": w} for d in new.documents() for w in d.warnings]
+        records = new.documents()
+        index_warnings = [{"path": d.id, "warning": w} for d in records for w in d.warnings]
+        report.ocr_pages = sum(d.ocr_pages for d in records)
         if store.count() != report.chunks:
             raise BuildError(f"vector store holds {store.count()} vectors for "
                              f"{report.chunks} chunks; refusing to publish")
@@ -383,7 +386,7 @@ class IndexBuilder:
                             model=self.embedder.name, corpus=str(read.corpus_dir.resolve()),
                             skipped=report.skipped, truncated_chunks=report.truncated_chunks,
                             warnings=index_warnings, created=time.time(),
-                            staged_build=staged_build)
+                            ocr_pages=report.ocr_pages, staged_build=staged_build)
         live = publish(self.index_dir, folder, manifest, on_discard=self.discard_generation_store)
         report.generation = read_manifest(live).generation
         return report

@@ -63,6 +63,7 @@ class Chunk:
     page_end: int | None = None
     page_label_start: str | None = None
     page_label_end: str | None = None
+    ocr: bool = False  # some of `text` was read by OCR from a page image
 
     @property
     def section_label(self) -> str:
@@ -262,6 +263,7 @@ class StructureChunker:
             page_start=first.index if first else None, page_end=last.index if last else None,
             page_label_start=first.label if first else None,
             page_label_end=last.label if last else None,
+            ocr=bool(doc.pages) and any(p.ocr for p in doc.pages if p.start < end and p.end > start),
         )
 
     @staticmethod

@@ -16,6 +16,9 @@ from ingest.errors import PolicyQAError
 from ingest.files import write_atomic
 
 INSTALL_HINT = "apt-get install tesseract-ocr tesseract-ocr-eng"
+# How a document's one warning line about its OCR'd pages starts (`policyqa index status`
+# lists these lines).
+OCR_SUMMARY = "OCR read "
 # Bump when the text made from Tesseract's output changes for the same image: the cache key and
 # the index fingerprint include it, so old results are neither served nor kept in an index.
 OCR_FORMAT = 1

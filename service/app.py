@@ -317,8 +317,8 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
             return orjson.dumps({
                 "id": document_id, "text": text,
                 "pages": None if pages is None else [
-                    {"start": start, "end": end, "index": index, "label": label}
-                    for start, end, index, label in pages]})
+                    {"start": start, "end": end, "index": index, "label": label, "ocr": ocr}
+                    for start, end, index, label, ocr in pages]})
 
         body = await off_loop(read)
         if body is None:

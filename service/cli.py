@@ -72,6 +72,8 @@ def _print_report(report, as_json: bool, stream: TextIO | None = None) -> None:
           f"{report.removed_documents} removed; embedded {report.embedded_chunks} chunks, "
           f"reused {report.reused_chunks}, deleted {report.deleted_chunks}; "
           f"truncated {report.truncated_chunks}", file=stream)
+    if report.ocr_pages:
+        print(f"  {report.ocr_pages} pages read by OCR", file=stream)
     for line in skipped_lines(report.skipped):
         print(f"  {line}", file=stream)
     if report.warnings:
@@ -225,6 +227,7 @@ def cmd_index_abandon(args: argparse.Namespace) -> int:
 def cmd_index_status(args: argparse.Namespace) -> int:
     from index import staged
     from index.generations import current_generation, read_manifest
+    from ingest.ocr import OCR_SUMMARY
 
     settings = _settings(args)
     live = current_generation(settings.index_dir)
@@ -238,6 +241,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
                        "chunks": manifest.chunks, "model": manifest.model,
                        "corpus": manifest.corpus, "chunking": manifest.fingerprint.chunking,
                        "truncated_chunks": manifest.truncated_chunks,
+                       "ocr_pages": manifest.ocr_pages,
                        "skipped": manifest.skipped, "warnings": manifest.warnings})
     status["staged_build"] = pending
     if args.json:
@@ -245,8 +249,12 @@ def cmd_index_status(args: argparse.Namespace) -> int:
         return 0
     if live is not None:
         for key in ("index_dir", "generation", "documents", "chunks", "model", "corpus",
-                    "chunking", "truncated_chunks"):
+                    "chunking", "truncated_chunks", "ocr_pages"):
             print(f"{key:>17}: {status[key]}")
+        # The PDF reader's one summary line per document OCR read ("OCR read 14 of 14 pages").
+        for w in status["warnings"]:
+            if w["warning"].startswith(OCR_SUMMARY):
+                print(f"{'':>19}{w['path']}: {w['warning']}")
         print(f"{'skipped':>17}: {len(status['skipped'])}")
         for s in status["skipped"]:
             print(f"{'':>19}{s['path']}: {s['reason']}")

@@ -69,6 +69,7 @@ def passage(rank: int, score: float, chunk: StoredChunk, title: str,
                                      page_label_end=chunk.page_label_end,
                                      char_start=chunk.char_start, char_end=chunk.char_end,
                                      short_title=short_title, printed_pages=printed,
+                                     ocr=chunk.ocr,
                                      text=citation_text(short_title, chunk.section_label,
                                                         printed, chunk.page_start,
                                                         chunk.page_end)))

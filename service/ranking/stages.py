@@ -27,7 +27,8 @@ class Citation:
     """Where a passage is. `title` is the document's full title, `short_title` the name a
     citation line leads with (the catalogue's, else the title); `printed_pages` the page numbers
     printed on the PDF's pages ("36–39" across two spreads), None where the pages print none
-    (the PDF page numbers `page_start`/`page_end` are always right)."""
+    (the PDF page numbers `page_start`/`page_end` are always right). `ocr`: some of the
+    passage was read by OCR from a page image, so it may hold recognition errors."""
 
     document_id: str
     title: str
@@ -42,6 +43,7 @@ class Citation:
     short_title: str = ""
     printed_pages: str | None = None
     text: str = ""  # the citation as one line to paste: short title, provision, pages
+    ocr: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,68 +4,23 @@ image-only PDFs made here with Pillow, and on the reference corpus's two booklet
 from __future__ import annotations
 
 import io
-import os
-import shutil
 from pathlib import Path
 
 import pypdf
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from ingest.document import DocumentReadError, ParsedText, span_at
 from ingest.ocr import INSTALL_HINT, OcrSettings, text_from_tsv
 from ingest.readers.pdf import PdfReader
-
-FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-
-
-def _require_tesseract() -> None:
-    if shutil.which("tesseract"):
-        return
-    reason = f"Tesseract is not installed ({INSTALL_HINT})"
-    if os.environ.get("POLICYQA_REQUIRE_TESSERACT"):
-        pytest.fail(f"POLICYQA_REQUIRE_TESSERACT is set but {reason}", pytrace=False)
-    pytest.skip(reason)
+from tests.scans import image_pdf, page_reads, require_tesseract, tesseract_wrapper
 
 
 @pytest.fixture()
 def tesseract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A `tesseract` that logs each call, then runs the real one; OCR cached under tmp_path."""
-    _require_tesseract()
+    """The real Tesseract behind a wrapper that counts its calls; OCR cached under tmp_path."""
     monkeypatch.setenv("POLICYQA_CACHE_DIR", str(tmp_path / "cache"))
-    log = tmp_path / "tesseract-calls.log"
-    wrapper = tmp_path / "bin" / "tesseract"
-    wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {shutil.which("tesseract")} "$@"\n')
-    wrapper.chmod(0o755)
-    return wrapper
-
-
-def _page_reads(wrapper: Path) -> int:
-    """Pages the wrapper was asked to read (not --version or --list-langs)."""
-    log = wrapper.parent.parent / "tesseract-calls.log"
-    return sum("stdin" in line for line in log.read_text().splitlines()) if log.exists() else 0
-
-
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(FONT), size) if FONT.exists() else ImageFont.load_default(size)
-
-
-def _page_image(lines: list[str]) -> Image.Image:
-    """A US Letter page at 150 dpi with `lines` printed on it (blank for no lines)."""
-    image = Image.new("L", (1275, 1650), 255)
-    draw = ImageDraw.Draw(image)
-    for n, line in enumerate(lines):
-        draw.text((150, 200 + n * 60), line, fill=0, font=_font(34))
-    return image
-
-
-def _image_pdf(path: Path, pages: list[list[str]]) -> Path:
-    """A PDF of page images only, as a scanner writes it: no text layer at all."""
-    images = [_page_image(lines) for lines in pages]
-    images[0].save(path, "PDF", resolution=150.0, save_all=True, append_images=images[1:])
-    return path
+    return tesseract_wrapper(tmp_path)
 
 
 def _text_page_pdf(lines: list[str]) -> pypdf.PdfReader:
@@ -99,7 +54,7 @@ SCAN = [
 
 
 def test_image_only_pages_are_read_by_ocr_at_their_page(tesseract: Path, tmp_path: Path) -> None:
-    path = _image_pdf(tmp_path / "scan.pdf", SCAN)
+    path = image_pdf(tmp_path / "scan.pdf", SCAN)
     parsed = PdfReader(OcrSettings(tesseract_cmd=str(tesseract))).read(path)
     assert _page_of(parsed, "lighthouse keeper shall record") == 1
     assert _page_of(parsed, "Fishing boats shall carry two lanterns") == 3
@@ -108,21 +63,21 @@ def test_image_only_pages_are_read_by_ocr_at_their_page(tesseract: Path, tmp_pat
     assert span_at(parsed.sections, parsed.text.find("Fishing")).path[-1].startswith("Article 2")
     assert "OCR read 2 of 3 pages (pages 1, 3; Tesseract" in parsed.warnings[0]
     assert any(w.startswith("page 2: no extractable text") for w in parsed.warnings)
-    assert _page_reads(tesseract) == 3
+    assert page_reads(tesseract) == 3
 
 
 def test_an_unchanged_file_is_never_read_by_tesseract_twice(tesseract: Path,
                                                              tmp_path: Path) -> None:
-    path = _image_pdf(tmp_path / "scan.pdf", SCAN)
+    path = image_pdf(tmp_path / "scan.pdf", SCAN)
     reader = PdfReader(OcrSettings(tesseract_cmd=str(tesseract)))
     first = reader.read(path)
-    calls = _page_reads(tesseract)
+    calls = page_reads(tesseract)
     again = reader.read(path)
-    assert _page_reads(tesseract) == calls == 3
+    assert page_reads(tesseract) == calls == 3
     assert again.text == first.text and again.pages == first.pages
     # Another resolution is another rendering: read again, and cached beside the first.
     PdfReader(OcrSettings(tesseract_cmd=str(tesseract), dpi=200)).read(path)
-    assert _page_reads(tesseract) == 6
+    assert page_reads(tesseract) == 6
     assert len(list((tmp_path / "cache" / "ocr").glob("*/*.txt"))) == 6
     assert not list((tmp_path / "cache" / "ocr").glob("*/*.partial"))
 
@@ -130,7 +85,7 @@ def test_an_unchanged_file_is_never_read_by_tesseract_twice(tesseract: Path,
 def test_pages_with_a_text_layer_are_not_ocr_read(tesseract: Path, tmp_path: Path) -> None:
     writer = pypdf.PdfWriter()
     writer.append(_text_page_pdf(["Preamble of the Convention on Harbour Lights."]))
-    writer.append(str(_image_pdf(tmp_path / "scan.pdf", SCAN[:1])))
+    writer.append(str(image_pdf(tmp_path / "scan.pdf", SCAN[:1])))
     path = tmp_path / "mixed.pdf"
     with path.open("wb") as f:
         writer.write(f)
@@ -138,13 +93,13 @@ def test_pages_with_a_text_layer_are_not_ocr_read(tesseract: Path, tmp_path: Pat
     assert _page_of(parsed, "Convention on Harbour Lights") == 1
     assert _page_of(parsed, "passing of each cormorant") == 2
     assert [p.ocr for p in parsed.pages] == [False, True]
-    assert _page_reads(tesseract) == 1
+    assert page_reads(tesseract) == 1
 
 
 def test_without_tesseract_image_pages_are_skipped_with_the_reason(tmp_path: Path) -> None:
     writer = pypdf.PdfWriter()
     writer.append(_text_page_pdf(["Preamble of the Convention on Harbour Lights."]))
-    writer.append(str(_image_pdf(tmp_path / "scan.pdf", SCAN[:1])))
+    writer.append(str(image_pdf(tmp_path / "scan.pdf", SCAN[:1])))
     path = tmp_path / "mixed.pdf"
     with path.open("wb") as f:
         writer.write(f)
@@ -154,12 +109,12 @@ def test_without_tesseract_image_pages_are_skipped_with_the_reason(tmp_path: Pat
     assert f"page 2: no text layer and Tesseract is not installed ({INSTALL_HINT})" \
         in parsed.warnings
     with pytest.raises(DocumentReadError, match="no text layer and Tesseract is not installed"):
-        PdfReader(absent).read(_image_pdf(tmp_path / "only.pdf", SCAN))
+        PdfReader(absent).read(image_pdf(tmp_path / "only.pdf", SCAN))
 
 
 def test_ocr_switched_off_reads_no_image(tmp_path: Path) -> None:
     with pytest.raises(DocumentReadError, match=r"OCR is switched off \(POLICYQA_OCR=false\)"):
-        PdfReader(OcrSettings(enabled=False)).read(_image_pdf(tmp_path / "scan.pdf", SCAN))
+        PdfReader(OcrSettings(enabled=False)).read(image_pdf(tmp_path / "scan.pdf", SCAN))
 
 
 def test_drawings_read_as_letters_are_dropped() -> None:
@@ -183,7 +138,7 @@ def test_the_scrambled_crc_booklet_is_read_by_ocr(shared_corpus: Path) -> None:
     """The UNICEF CRC print's fonts have no Unicode map: every page is read from its image.
 
     PDF page 5 (printed 6) carries Article 16; checked by eye on the page rendered at 300 dpi."""
-    _require_tesseract()
+    require_tesseract()
     parsed = PdfReader().read(shared_corpus / "pdf" / "crc_unicef_uk.pdf")
     offset = parsed.text.find("No child shall be subjected to arbitrary or unlawful interference")
     assert offset >= 0
@@ -197,7 +152,7 @@ def test_the_scrambled_crc_booklet_is_read_by_ocr(shared_corpus: Path) -> None:
 def test_the_udhr_booklets_image_only_cover_is_read_by_ocr(shared_corpus: Path) -> None:
     """The UN illustrated UDHR has 33 pages with no text layer: the cover (PDF page 1, its
     title in large letters) and 32 drawings, in which OCR finds no trusted word."""
-    _require_tesseract()
+    require_tesseract()
     parsed = PdfReader().read(shared_corpus / "pdf" / "udhr_un_illustrated_booklet.pdf")
     cover = parsed.pages[0]
     assert cover.ocr and "DECLARATION" in parsed.text[cover.start:cover.end]

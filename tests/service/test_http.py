@@ -58,7 +58,7 @@ def test_refoulement_question_cites_article_33(client):
     assert set(top["citation"]) == {"document_id", "title", "source_path", "section",
                                     "page_start", "page_end", "page_label_start",
                                     "page_label_end", "char_start", "char_end", "short_title",
-                                    "printed_pages", "text"}
+                                    "printed_pages", "text", "ocr"}
     assert set(top) == {"rank", "score", "text", "highlights", "citation", "display_text"}
     assert len(top["display_text"]) == len(top["text"])
     booklet = [p for p in data["passages"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.document import DocumentReadError, ParsedText
-from ingest.ocr import OcrSettings, Tesseract, tesseract_version
+from ingest.ocr import OCR_SUMMARY, OcrSettings, Tesseract, tesseract_version
 from ingest.readers.pdf.assembly import build_text
 from ingest.readers.pdf.extract import (
     extract_page,
@@ -112,7 +112,7 @@ def _ocr_where_needed(path: Path, pages: list[list[str]], tesseract: Tesseract,
     if read:
         settings = tesseract.settings
         warnings_.append(
-            f"OCR read {len(read)} of {len(pages)} pages ({_page_list(sorted(read))}; Tesseract "
+            f"{OCR_SUMMARY}{len(read)} of {len(pages)} pages ({_page_list(sorted(read))}; Tesseract "
             f"{tesseract_version(settings.tesseract_cmd)}, {settings.languages}, "
             f"{settings.dpi} dpi)")
     blank = [i + 1 for i in wanted if not pages[i]]
