@@ -315,7 +315,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"{p.rank}. {c.text}  [score {p.score:.4f}]")
         if c.title != c.short_title:
             print(f"   {c.title}")
-        print(f"   {c.document_id} chars {c.char_start}-{c.char_end}")
+        ocr = " (text read by OCR: check the page)" if c.ocr else ""
+        print(f"   {c.document_id} chars {c.char_start}-{c.char_end}{ocr}")
         shown = " ".join(p.text[s:e] for s, e in p.highlights) or p.text
         print(textwrap.indent(textwrap.fill(" ".join(shown.split())[:600], 96), "   "))
         print()
