@@ -160,3 +160,22 @@ def test_the_udhr_booklets_image_only_cover_is_read_by_ocr(shared_corpus: Path) 
     assert [p.index for p in parsed.pages if p.ocr] == [1]
     assert any(w.startswith("pages 3, 9, 14, 16, 18,") and "OCR found none" in w
                for w in parsed.warnings)
+
+
+def test_a_file_pdfium_cannot_open_keeps_its_text_layer(tesseract: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import pypdfium2
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise pypdfium2.PdfiumError("Failed to load document")
+
+    writer = pypdf.PdfWriter()
+    writer.append(_text_page_pdf(["Preamble of the Convention on Harbour Lights."]))
+    writer.append(str(image_pdf(tmp_path / "scan.pdf", SCAN[:1])))
+    path = tmp_path / "mixed.pdf"
+    with path.open("wb") as f:
+        writer.write(f)
+    monkeypatch.setattr(pypdfium2, "PdfDocument", refuse)
+    parsed = PdfReader(OcrSettings(tesseract_cmd=str(tesseract))).read(path)
+    assert "Harbour Lights" in parsed.text
+    assert any("could not be rendered for OCR" in w for w in parsed.warnings)

@@ -45,7 +45,12 @@ def ocr_pages(path: Path, indexes: list[int], tesseract: Tesseract,
         except OcrError as exc:
             warnings_.append(f"page {i + 1}: OCR failed ({exc})")
 
-    pdf = pypdfium2.PdfDocument(path)
+    try:
+        pdf = pypdfium2.PdfDocument(path)
+    except Exception as exc:  # pypdf read the file, pdfium cannot: the text layer still counts
+        warnings_.append(f"{len(indexes)} pages could not be rendered for OCR: pdfium cannot "
+                         f"open the file ({type(exc).__name__}: {exc})")
+        return results
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="policyqa-ocr") as pool:
             for i in indexes:
