@@ -239,6 +239,7 @@ def test_document_text_is_what_passage_offsets_point_into(client):
         assert pages[0]["start"] == 0 and pages[-1]["end"] == len(document["text"])
         assert all(a["end"] == b["start"] and a["index"] <= b["index"]
                    for a, b in zip(pages, pages[1:]))
+        assert not any(p["ocr"] for p in pages)  # every server document has its text layer
 
 
 def test_responses_match_their_documented_models(client):
@@ -275,7 +276,7 @@ def test_document_text_is_in_the_openapi_schema(client):
     model = schema["components"]["schemas"]["DocumentText"]
     assert set(model["properties"]) == {"id", "text", "pages"}
     assert set(schema["components"]["schemas"]["PageSpan"]["properties"]) == {
-        "start", "end", "index", "label"}
+        "start", "end", "index", "label", "ocr"}
 
 
 @pytest.mark.parametrize("path", [
