@@ -179,3 +179,11 @@ def test_a_file_pdfium_cannot_open_keeps_its_text_layer(tesseract: Path, tmp_pat
     parsed = PdfReader(OcrSettings(tesseract_cmd=str(tesseract))).read(path)
     assert "Harbour Lights" in parsed.text
     assert any("could not be rendered for OCR" in w for w in parsed.warnings)
+
+
+def test_a_language_tesseract_has_no_data_for_is_named(tesseract: Path, tmp_path: Path) -> None:
+    settings = OcrSettings(tesseract_cmd=str(tesseract), languages="eng+xxq")
+    with pytest.raises(DocumentReadError, match=r"Tesseract has no data for xxq \(apt-get "
+                       r"install tesseract-ocr-xxq, or set POLICYQA_OCR_LANGUAGES\)"):
+        PdfReader(settings).read(image_pdf(tmp_path / "scan.pdf", SCAN))
+    assert page_reads(tesseract) == 0

@@ -117,8 +117,8 @@ def _ocr_where_needed(path: Path, pages: list[list[str]], tesseract: Tesseract,
             f"{settings.dpi} dpi)")
     blank = [i + 1 for i in wanted if not pages[i]]
     if blank:
-        warnings_.append(f"{_page_list(blank)}: no extractable text (no text layer, and OCR "
-                         "found none: drawings or blank pages?)")
+        warnings_.append(f"{_page_list(blank)}: no extractable text (no usable text layer, and "
+                         "OCR found none: drawings or blank pages?)")
     return _OcrOutcome(frozenset(read), None)
 
 
