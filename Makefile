@@ -12,10 +12,25 @@ BENCH_ARGS ?=
 AXE_VERSION := 4.14.1
 AXE_JS := $(VENV)/node/node_modules/axe-core/axe.min.js
 
-.PHONY: install install-test serve test lint bench clean
+.PHONY: install install-test install-tesseract serve test lint bench clean
 
 install: $(VENV)/.installed-runtime
-install-test: $(VENV)/.installed-test $(AXE_JS)
+install-test: $(VENV)/.installed-test $(AXE_JS) install-tesseract
+
+# OCR of scanned PDF pages runs the `tesseract` binary (ingest/ocr.py); without it those pages
+# are skipped with a warning and the OCR tests skip. Installed here when apt-get can, else a note.
+TESSERACT_PACKAGES := tesseract-ocr tesseract-ocr-eng
+install-tesseract:
+	@if command -v tesseract >/dev/null 2>&1; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "note: Tesseract is not installed and there is no apt-get here: install Tesseract and its English data for OCR (the OCR tests skip without it)" >&2; \
+	elif [ "$$(id -u)" -ne 0 ]; then \
+	  echo "note: Tesseract is not installed; as root: apt-get install $(TESSERACT_PACKAGES) (the OCR tests skip until then)" >&2; \
+	else \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq $(TESSERACT_PACKAGES) >/dev/null 2>&1 \
+	    || { apt-get update -qq && apt-get install -y -qq $(TESSERACT_PACKAGES) >/dev/null; }; \
+	fi
 
 # torch is installed first and pinned: a plain `torch` requirement can pull a multi-GB CUDA build.
 # Two stamps: serving needs the runtime dependencies only; the tests add the test and milvus extras.

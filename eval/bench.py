@@ -190,7 +190,8 @@ def run_ingest(backend: str, corpus: Path, work: Path) -> IngestResult:
     batch = max(settings.embed_batch_size, 64)  # as service.cli.build_index does
     timed = TimedEmbedder(embedder)
     builder = IndexBuilder(index_dir, timed, settings.chunk_settings(),
-                           store_config=settings.store_config(), embed_batch=batch)
+                           store_config=settings.store_config(), embed_batch=batch,
+                           ocr=settings.ocr_settings())
     with PeakRss() as rss:
         report = builder.build(corpus, full=True)
     inline = timed.seconds

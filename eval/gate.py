@@ -66,7 +66,8 @@ def build_engine(shared_corpus: Path, workdir: Path, embedder=None):
     settings = load_settings(corpus_dir=corpus, index_dir=workdir / "index")
     embedder = embedder or load_embedder(settings)
     report = IndexBuilder(settings.index_dir, embedder, settings.chunk_settings(),
-                          store_config=settings.store_config()).build(corpus)
+                          store_config=settings.store_config(),
+                          ocr=settings.ocr_settings()).build(corpus)
     engine = AnswerEngine(settings, embedder)
     engine.refresh()
     return engine, report

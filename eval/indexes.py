@@ -38,6 +38,7 @@ def settings_key(settings: Settings, embedder: Embedder) -> str:
         store["index"] = settings.faiss_index
     return _digest({"model": embedder.name, "dimension": embedder.dimension,
                     "chunking": settings.chunk_settings().fingerprint(),
+                    "ocr": settings.ocr_settings().fingerprint(),
                     "store": store, "format": FORMAT_VERSION})
 
 
@@ -97,7 +98,8 @@ def build_cached(name: str, corpus_dir: Path, content_key: str, settings: Settin
     print(f"building an index over {corpus_dir} into {index_dir} ...", file=sys.stderr)
     builder = IndexBuilder(index_dir, embedder, settings.chunk_settings(),
                            store_config=settings.store_config(),
-                           embed_batch=max(settings.embed_batch_size, 64))
+                           embed_batch=max(settings.embed_batch_size, 64),
+                           ocr=settings.ocr_settings())
     report = builder.build(corpus_dir)
     print(f"built {report.documents} documents, {report.chunks} chunks in {report.seconds:.0f} s"
           f" ({len(report.skipped)} skipped)", file=sys.stderr)

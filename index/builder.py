@@ -49,7 +49,9 @@ from index.stores.factory import (
 from ingest.catalogue import Catalogue, catalogue_for
 from ingest.chunker import ChunkSettings, StructureChunker
 from ingest.document import DocumentReadError
+from ingest.ocr import OcrSettings
 from ingest.pipeline import Skipped, SourceFile, discover, load_document
+from ingest.readers.registry import readers
 
 # Chunks waiting for embedding are handed to the embedding thread this many at a time (sorted by
 # word pieces, then embedded in batches of `embed_batch`): early enough for reading to overlap
@@ -70,6 +72,7 @@ class BuildReport:
     reused_chunks: int = 0
     deleted_chunks: int = 0
     truncated_chunks: int = 0
+    ocr_pages: int = 0  # pages of the generation's documents whose text OCR read
     skipped: list[dict[str, str]] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -203,12 +206,18 @@ class _Embedding:
 
 
 class IndexBuilder:
+    """Builds index generations. `settings` cut the chunks; `ocr` says how the PDF reader reads
+    pages without a usable text layer (both are in the fingerprint's chunking, so a change
+    re-reads every document)."""
+
     def __init__(self, index_dir: Path, embedder: Embedder, settings: ChunkSettings,
                  store_config: StoreConfig | None = None, embed_batch: int = 256,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, ocr: OcrSettings | None = None) -> None:
         self.index_dir = index_dir
         self.embedder = embedder
         self.settings = settings
+        self.ocr = ocr if ocr is not None else OcrSettings()
+        self.readers = readers(self.ocr)
         self.store_config = store_config or StoreConfig()
         self.store_kind = self.store_config.kind
         self.embed_batch = embed_batch
@@ -218,7 +227,8 @@ class IndexBuilder:
     def fingerprint(self) -> Fingerprint:
         """What must match for a previous generation's chunks and vectors to be reused."""
         return Fingerprint(model=self.embedder.name, dimension=self.embedder.dimension,
-                           chunking=self.settings.fingerprint(), store=self.store_kind,
+                           chunking=f"{self.settings.fingerprint()},{self.ocr.fingerprint()}",
+                           store=self.store_kind,
                            store_format=store_format(self.store_kind))
 
     def build(self, corpus_dir: Path, full: bool = False,
@@ -328,7 +338,7 @@ class IndexBuilder:
                     new.copy_document_from(previous.chunks, source.id)  # type: ignore[arg-type]
                     report.unchanged_documents += 1
                     continue
-                doc = load_document(source, digest, catalogue)
+                doc = load_document(source, digest, catalogue, self.readers)
             except DocumentReadError as exc:
                 self._skip(report, source, str(exc), previous, new, digest)
                 continue
@@ -364,7 +374,9 @@ class IndexBuilder:
         Bm25Index.build(list(ids), list(texts)).save(folder)
         store.save(folder)
         report.documents, report.chunks = new.counts()
-        index_warnings = [{"path": d.id, "warning": w} for d in new.documents() for w in d.warnings]
+        records = new.documents()
+        index_warnings = [{"path": d.id, "warning": w} for d in records for w in d.warnings]
+        report.ocr_pages = sum(d.ocr_pages for d in records)
         if store.count() != report.chunks:
             raise BuildError(f"vector store holds {store.count()} vectors for "
                              f"{report.chunks} chunks; refusing to publish")
@@ -374,7 +386,7 @@ class IndexBuilder:
                             model=self.embedder.name, corpus=str(read.corpus_dir.resolve()),
                             skipped=report.skipped, truncated_chunks=report.truncated_chunks,
                             warnings=index_warnings, created=time.time(),
-                            staged_build=staged_build)
+                            ocr_pages=report.ocr_pages, staged_build=staged_build)
         live = publish(self.index_dir, folder, manifest, on_discard=self.discard_generation_store)
         report.generation = read_manifest(live).generation
         return report

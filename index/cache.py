@@ -1,18 +1,8 @@
-"""Where PolicyQA keeps what it can rebuild: ONNX exports and evaluation indexes."""
+"""The cache root for index-layer caches (ONNX exports, evaluation indexes): ingest/cache.py's,
+so that OCR results and these share one root and one rule for finding it."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from ingest.cache import cache_dir
 
-
-def cache_dir(kind: str) -> Path:
-    """$POLICYQA_CACHE_DIR/<kind>, else $XDG_CACHE_HOME/policyqa/<kind>, else ~/.cache/...
-
-    Never inside the corpus or the installed packages: both may be read-only.
-    """
-    base = os.environ.get("POLICYQA_CACHE_DIR")
-    if base:
-        return Path(base).expanduser() / kind
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "policyqa" / kind
+__all__ = ["cache_dir"]

@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS documents (
     format TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     text TEXT NOT NULL,
-    pages TEXT,            -- JSON [[start, end, index, label], ...] or NULL for unpaged formats
+    pages TEXT,            -- JSON [[start, end, index, label, ocr], ...] or NULL for unpaged
+                           -- formats (stores from before OCR have no `ocr`: false)
     page_count INTEGER,
     warnings TEXT NOT NULL, -- JSON list of strings
     metadata TEXT NOT NULL  -- JSON object: catalogue fields
@@ -40,7 +41,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     page_start INTEGER,
     page_end INTEGER,
     page_label_start TEXT,
-    page_label_end TEXT
+    page_label_end TEXT,
+    ocr INTEGER NOT NULL DEFAULT 0  -- 1: some of the text was read by OCR
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id, ordinal);
 """
@@ -63,16 +65,31 @@ class DocumentRecord:
     warnings: list[str]
     metadata: dict[str, str | int | None]
     chunks: int = 0
+    ocr_pages: int = 0  # pages whose text was read by OCR
 
 
 _CHUNK_COLUMNS = ("id, document_id, ordinal, char_start, char_end, text, section, embed_text, "
-                  "tokens, embed_tokens, page_start, page_end, page_label_start, page_label_end")
+                  "tokens, embed_tokens, page_start, page_end, page_label_start, page_label_end, "
+                  "ocr")
+_CHUNK_MARKS = ",".join("?" * 15)
+# Columns added after the first stores were written, with the value an older store means.
+_ADDED_CHUNK_COLUMNS = {"ocr": ("INTEGER NOT NULL DEFAULT 0", "0")}
 
 
 def _chunk_row(row: tuple) -> StoredChunk:
     chunk_id, *values = row
     values[5] = tuple(json.loads(values[5]))  # the section path
+    values[-1] = bool(values[-1])  # ocr
     return StoredChunk(*values, id=chunk_id)
+
+
+def _page(span: list) -> tuple[int, int, int, str | None, bool]:
+    start, end, index, label, *ocr = span  # no `ocr` in stores from before OCR
+    return start, end, index, label, bool(ocr and ocr[0])
+
+
+def _ocr_pages(pages: str | None) -> int:
+    return 0 if pages is None else sum(_page(p)[4] for p in json.loads(pages))
 
 
 class ChunkStore:
@@ -85,6 +102,21 @@ class ChunkStore:
         else:
             self.db = sqlite3.connect(path, check_same_thread=False)
             self.db.executescript(_SCHEMA)
+        self._select = self._chunk_select(readonly)
+
+    def _chunk_select(self, readonly: bool) -> str:
+        """The chunk columns to SELECT: a store written before a column existed is read (or,
+        when writable, altered) as holding that column's old meaning."""
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(chunks)")}
+        columns = _CHUNK_COLUMNS
+        for name, (declaration, old_value) in _ADDED_CHUNK_COLUMNS.items():
+            if name in have:
+                continue
+            if readonly:
+                columns = columns.replace(f", {name}", f", {old_value} AS {name}")
+            else:
+                self.db.execute(f"ALTER TABLE chunks ADD COLUMN {name} {declaration}")
+        return columns
 
     def close(self) -> None:
         self.db.close()
@@ -92,7 +124,7 @@ class ChunkStore:
     # -- writing -----------------------------------------------------------------------------
 
     def put_document(self, doc: Document) -> None:
-        pages = ([[p.start, p.end, p.index, p.label] for p in doc.pages]
+        pages = ([[p.start, p.end, p.index, p.label, p.ocr] for p in doc.pages]
                  if doc.pages is not None else None)
         page_count = max((p.index for p in doc.pages), default=0) if doc.pages is not None \
             else None
@@ -104,20 +136,20 @@ class ChunkStore:
 
     def put_chunks(self, items: Iterable[tuple[int, Chunk]]) -> None:
         self.db.executemany(
-            f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES ({_CHUNK_MARKS})",
             [(cid, c.document_id, c.ordinal, c.char_start, c.char_end, c.text,
               json.dumps(list(c.section)), c.embed_text, c.tokens, c.embed_tokens,
-              c.page_start, c.page_end, c.page_label_start, c.page_label_end)
+              c.page_start, c.page_end, c.page_label_start, c.page_label_end, int(c.ocr))
              for cid, c in items])
 
     def copy_document_from(self, other: ChunkStore, document_id: str) -> None:
         """Carries an unchanged document and its chunks over from the previous generation."""
         row = other.db.execute("SELECT * FROM documents WHERE id = ?", (document_id,)).fetchone()
         self.db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-        rows = other.db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE document_id = ?",
+        rows = other.db.execute(f"SELECT {other._select} FROM chunks WHERE document_id = ?",
                                 (document_id,)).fetchall()
-        self.db.executemany(
-            f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        self.db.executemany(f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES ({_CHUNK_MARKS})",
+                            rows)
 
     def commit(self) -> None:
         self.db.commit()
@@ -131,13 +163,13 @@ class ChunkStore:
             batch = ids[start:start + 500]
             marks = ",".join("?" * len(batch))
             for row in self.db.execute(
-                    f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", batch):
+                    f"SELECT {self._select} FROM chunks WHERE id IN ({marks})", batch):
                 chunk = _chunk_row(row)
                 found[chunk.id] = chunk
         return found
 
     def document_chunks(self, document_id: str) -> list[StoredChunk]:
-        rows = self.db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE document_id = ? "
+        rows = self.db.execute(f"SELECT {self._select} FROM chunks WHERE document_id = ? "
                                "ORDER BY ordinal", (document_id,))
         return [_chunk_row(r) for r in rows]
 
@@ -168,9 +200,9 @@ class ChunkStore:
         counts = dict(self.db.execute(
             "SELECT document_id, COUNT(*) FROM chunks GROUP BY document_id"))
         rows = self.db.execute("SELECT id, title, format, content_hash, page_count, warnings, "
-                               "metadata FROM documents ORDER BY id")
+                               "metadata, pages FROM documents ORDER BY id")
         return [DocumentRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]),
-                               counts.get(r[0], 0)) for r in rows]
+                               counts.get(r[0], 0), _ocr_pages(r[7])) for r in rows]
 
     def document(self, document_id: str) -> DocumentRecord | None:
         return next((d for d in self.documents() if d.id == document_id), None)
@@ -187,14 +219,15 @@ class ChunkStore:
         return row[0] if row and row[0] is not None else ""
 
     def document_source(self, document_id: str
-                        ) -> tuple[str, list[tuple[int, int, int, str]] | None] | None:
+                        ) -> tuple[str, list[tuple[int, int, int, str | None, bool]] | None] | None:
         """A document's extracted text (what chunk offsets index) and its page map, as
-        (start, end, page index, page label) spans over that text; None for an unknown id."""
+        (start, end, page index, page label, read by OCR) spans over that text; None for an
+        unknown id."""
         row = self.db.execute("SELECT text, pages FROM documents WHERE id = ?",
                               (document_id,)).fetchone()
         if row is None:
             return None
-        pages = None if row[1] is None else [tuple(p) for p in json.loads(row[1])]
+        pages = None if row[1] is None else [_page(p) for p in json.loads(row[1])]
         return row[0], pages
 
     def counts(self) -> tuple[int, int]:

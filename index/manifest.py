@@ -11,7 +11,8 @@ from ingest.errors import PolicyQAError
 # The layout of a generation's files; a build never reuses a generation of another one.
 FORMAT_VERSION = 1
 # Of manifest.json itself. 1: the manifests written before the field existed, read unchanged.
-MANIFEST_VERSION = 2
+# 3: ocr_pages (older manifests are read as 0 and written back without it).
+MANIFEST_VERSION = 3
 # What must match for a worker's or a searcher's vectors to fit a plan's or a generation's.
 COMPATIBILITY = ("model", "dimension", "chunking", "store", "store_format")
 
@@ -40,7 +41,7 @@ class Fingerprint:
 
     model: str
     dimension: int
-    chunking: str  # ChunkSettings.fingerprint()
+    chunking: str  # ChunkSettings.fingerprint(), OcrSettings.fingerprint()
     store: str = "faiss"  # generations from before other stores
     store_format: int = 1  # generations from before stores had formats
     format_version: int = FORMAT_VERSION
@@ -91,6 +92,7 @@ class Manifest:
     truncated_chunks: int = 0
     warnings: list[dict[str, str]] = field(default_factory=list)
     created: float = 0.0
+    ocr_pages: int = 0  # pages of its documents read by OCR (0 in manifests from before OCR)
     generation: int = 0  # given by publish
     staged_build: StagedBuild | None = None
     # Keys this version does not know (e.g. eval/scale.py's scaled_from): kept, written back.
@@ -105,6 +107,8 @@ class Manifest:
             "corpus": self.corpus, "skipped": self.skipped,
             "truncated_chunks": self.truncated_chunks, "warnings": self.warnings,
             "created": self.created}
+        if self.version >= 3:
+            data["ocr_pages"] = self.ocr_pages
         if self.staged_build is not None:
             data["staged_build"] = {"build_id": self.staged_build.build_id,
                                     "shards": self.staged_build.shards}

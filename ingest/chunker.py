@@ -25,8 +25,9 @@ _WORD = re.compile(r"\S+")
 SECTION_SEPARATOR = " > "
 # 2: tiny sections under decimal-numbered headings keep their own chunks. 3: EU recitals are
 # sections of their own (ingest/readers/recitals.py), each a citable unit; tiny neighbours
-# merge only where they share a heading path (never into an empty cite). A new version also
-# makes the next build re-read every document, so reader fixes reach unchanged files too.
+# merge only where they share a heading path (never into an empty cite); PDF pages without a
+# usable text layer are read by OCR, and chunks say so. A new version also makes the next
+# build re-read every document, so reader fixes reach unchanged files too.
 CHUNKER_VERSION = 3
 
 
@@ -64,6 +65,7 @@ class Chunk:
     page_end: int | None = None
     page_label_start: str | None = None
     page_label_end: str | None = None
+    ocr: bool = False  # some of `text` was read by OCR from a page image
 
     @property
     def section_label(self) -> str:
@@ -267,6 +269,7 @@ class StructureChunker:
             page_start=first.index if first else None, page_end=last.index if last else None,
             page_label_start=first.label if first else None,
             page_label_end=last.label if last else None,
+            ocr=bool(doc.pages) and any(p.ocr for p in doc.pages if p.start < end and p.end > start),
         )
 
     @staticmethod

@@ -31,12 +31,14 @@ class PageSpan:
     `index` is the 1-based page number in the PDF; `label` is the number printed on the page
     (from /PageLabels or read from the page itself; both numbers, "36–37", for a two-page
     spread), or None when no printed number is known (the document's warnings say which pages).
+    `ocr` says the page's text was read from its image by OCR, not from a text layer.
     """
 
     start: int
     end: int
     index: int
     label: str | None
+    ocr: bool = False
 
 
 @dataclass(slots=True)
@@ -106,7 +108,7 @@ class TextBuilder:
         self._section_start = 0
         self._section_path: tuple[str, ...] = ()
         self._pages: list[PageSpan] = []
-        self._page: tuple[int, str | None] | None = None
+        self._page: tuple[int, str | None, bool] | None = None
         self._page_start = 0
 
     @property
@@ -120,9 +122,9 @@ class TextBuilder:
     def set_path(self, path: tuple[str, ...]) -> None:
         self._path = tuple(path)
 
-    def start_page(self, index: int, label: str | None) -> None:
+    def start_page(self, index: int, label: str | None, ocr: bool = False) -> None:
         self._close_page()
-        self._page = (index, label)
+        self._page = (index, label, ocr)
         self._page_start = self._length
 
     def append(self, text: str) -> None:
@@ -141,8 +143,8 @@ class TextBuilder:
 
     def _close_page(self) -> None:
         if self._page is not None:
-            index, label = self._page
-            self._pages.append(PageSpan(self._page_start, self._length, index, label))
+            index, label, ocr = self._page
+            self._pages.append(PageSpan(self._page_start, self._length, index, label, ocr))
 
     def build(self, title: str | None = None, warnings: list[str] | None = None,
               paged: bool = False) -> ParsedText:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from ingest.catalogue import CATALOGUE_FILE, Catalogue
 from ingest.document import Document, DocumentReadError, sha256_bytes
+from ingest.readers.base import DocumentReader
 from ingest.readers.recitals import label_recitals
-from ingest.readers.registry import reader_for
+from ingest.readers.registry import READERS, reader_for
 
 # Files in a corpus folder that are PolicyQA's own bookkeeping, not documents.
 _OWN_FILES = {CATALOGUE_FILE, "corpus.lock.json", "MANIFEST.tsv"}
@@ -83,9 +84,12 @@ def read_bytes(source: SourceFile) -> bytes:
         raise DocumentReadError(f"cannot read file: {exc.strerror or exc}") from None
 
 
-def load_document(source: SourceFile, content_hash: str, catalogue: Catalogue) -> Document:
-    """Reads one file into a Document; raises DocumentReadError for anything unreadable."""
-    reader = reader_for(source.path)
+def load_document(source: SourceFile, content_hash: str, catalogue: Catalogue,
+                  readers: tuple[DocumentReader, ...] = READERS) -> Document:
+    """Reads one file into a Document; raises DocumentReadError for anything unreadable.
+
+    `readers`: the readers configured for this build (ingest.readers.registry.readers)."""
+    reader = reader_for(source.path, readers)
     if reader is None:
         raise DocumentReadError(f"no reader for {source.path.suffix!r} files")
     try:
@@ -109,7 +113,8 @@ def load_document(source: SourceFile, content_hash: str, catalogue: Catalogue) -
     )
 
 
-def iter_documents(corpus_dir: Path, catalogue: Catalogue
+def iter_documents(corpus_dir: Path, catalogue: Catalogue,
+                   readers: tuple[DocumentReader, ...] = READERS
                    ) -> Iterator[tuple[SourceFile, Document | Skipped]]:
     """Every document of a corpus, or why it was skipped (used where no index is involved)."""
     sources, skipped = discover(corpus_dir)
@@ -118,7 +123,7 @@ def iter_documents(corpus_dir: Path, catalogue: Catalogue
     for source in sources:
         try:
             data = read_bytes(source)
-            yield source, load_document(source, sha256_bytes(data), catalogue)
+            yield source, load_document(source, sha256_bytes(data), catalogue, readers)
         except DocumentReadError as exc:
             yield source, Skipped(source.id, str(exc))
 

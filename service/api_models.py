@@ -80,11 +80,13 @@ class DocumentOut(BaseModel):
 
 class PageSpan(BaseModel):
     """One page of a paged document: text[start:end] is on PDF page `index` (1-based), printed
-    as `label` ("36–37" on a two-page spread; null where the page prints no number)."""
+    as `label` ("36–37" on a two-page spread; null where the page prints no number); `ocr`: the
+    page's text was read by OCR from its image (no usable text layer)."""
     start: int
     end: int
     index: int
     label: str | None
+    ocr: bool = False
 
 
 class DocumentText(BaseModel):

@@ -171,7 +171,8 @@ class RebuildJob:
         settings = self.engine.settings
         try:
             builder = IndexBuilder(settings.index_dir, self.engine.embedder,
-                                   settings.chunk_settings(), store_config=settings.store_config())
+                                   settings.chunk_settings(), store_config=settings.store_config(),
+                                   ocr=settings.ocr_settings())
             corpus = self._corpus_dir()
             report = builder.build(corpus, full=full)
             self.engine.refresh()
@@ -316,8 +317,8 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
             return orjson.dumps({
                 "id": document_id, "text": text,
                 "pages": None if pages is None else [
-                    {"start": start, "end": end, "index": index, "label": label}
-                    for start, end, index, label in pages]})
+                    {"start": start, "end": end, "index": index, "label": label, "ocr": ocr}
+                    for start, end, index, label, ocr in pages]})
 
         body = await off_loop(read)
         if body is None:

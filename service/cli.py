@@ -35,7 +35,7 @@ def _builder(settings: Settings, bars: bool = False):
     return IndexBuilder(settings.index_dir, load_embedder(settings), settings.chunk_settings(),
                         store_config=settings.store_config(),
                         embed_batch=settings.build_batch_size,
-                        progress=progress_reporter(bars))
+                        progress=progress_reporter(bars), ocr=settings.ocr_settings())
 
 
 def build_index(settings: Settings, full: bool = False, bars: bool = False):
@@ -72,6 +72,8 @@ def _print_report(report, as_json: bool, stream: TextIO | None = None) -> None:
           f"{report.removed_documents} removed; embedded {report.embedded_chunks} chunks, "
           f"reused {report.reused_chunks}, deleted {report.deleted_chunks}; "
           f"truncated {report.truncated_chunks}", file=stream)
+    if report.ocr_pages:
+        print(f"  {report.ocr_pages} pages read by OCR", file=stream)
     for line in skipped_lines(report.skipped):
         print(f"  {line}", file=stream)
     if report.warnings:
@@ -225,6 +227,7 @@ def cmd_index_abandon(args: argparse.Namespace) -> int:
 def cmd_index_status(args: argparse.Namespace) -> int:
     from index import staged
     from index.generations import current_generation, read_manifest
+    from ingest.ocr import OCR_SUMMARY
 
     settings = _settings(args)
     live = current_generation(settings.index_dir)
@@ -238,6 +241,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
                        "chunks": manifest.chunks, "model": manifest.model,
                        "corpus": manifest.corpus, "chunking": manifest.fingerprint.chunking,
                        "truncated_chunks": manifest.truncated_chunks,
+                       "ocr_pages": manifest.ocr_pages,
                        "skipped": manifest.skipped, "warnings": manifest.warnings})
     status["staged_build"] = pending
     if args.json:
@@ -245,8 +249,12 @@ def cmd_index_status(args: argparse.Namespace) -> int:
         return 0
     if live is not None:
         for key in ("index_dir", "generation", "documents", "chunks", "model", "corpus",
-                    "chunking", "truncated_chunks"):
+                    "chunking", "truncated_chunks", "ocr_pages"):
             print(f"{key:>17}: {status[key]}")
+        # The PDF reader's one summary line per document OCR read ("OCR read 14 of 14 pages").
+        for w in status["warnings"]:
+            if w["warning"].startswith(OCR_SUMMARY):
+                print(f"{'':>19}{w['path']}: {w['warning']}")
         print(f"{'skipped':>17}: {len(status['skipped'])}")
         for s in status["skipped"]:
             print(f"{'':>19}{s['path']}: {s['reason']}")
@@ -309,7 +317,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(f"   {c.title}")
         if c.label:
             print(f"   cite as: {c.label}")
-        print(f"   {c.document_id} chars {c.char_start}-{c.char_end}")
+        ocr = " (text read by OCR: check the page)" if c.ocr else ""
+        print(f"   {c.document_id} chars {c.char_start}-{c.char_end}{ocr}")
         shown = " ".join(p.text[s:e] for s, e in p.highlights) or p.text
         print(textwrap.indent(textwrap.fill(" ".join(shown.split())[:600], 96), "   "))
         print()

@@ -17,6 +17,7 @@ from pydantic_settings import (
 
 from ingest.chunker import ChunkSettings
 from ingest.errors import PolicyQAError
+from ingest.ocr import OcrSettings
 from service.ranking.defaults import DEFAULT_RANKING_STAGES
 
 if TYPE_CHECKING:
@@ -43,6 +44,14 @@ class Settings(BaseSettings):
     chunk_target_tokens: int = Field(160, ge=16, le=2048)
     chunk_overlap_tokens: int = Field(24, ge=0, le=512)
     embed_batch_size: int = Field(64, ge=1, le=4096)
+    ocr: bool = Field(True, description="read PDF pages with no text layer, or a scrambled one, "
+                      "with Tesseract (when it is installed)")
+    tesseract_cmd: str = Field("tesseract", min_length=1, description="the Tesseract program: "
+                               "a name on PATH or a path")
+    ocr_languages: str = Field("eng", description="Tesseract languages joined by '+' (eng+fra); "
+                               "each needs its tesseract-ocr-<code> package")
+    ocr_dpi: int = Field(300, ge=72, le=1200, description="resolution pages are rendered at "
+                         "for OCR")
     threads: int = Field(0, ge=0, description="torch / onnxruntime threads; 0 = all cores")
     vector_store: str = Field("faiss", description="faiss (files in the index folder) or milvus")
     faiss_index: Literal["auto", "flat", "hnsw"] = Field(
@@ -88,6 +97,12 @@ class Settings(BaseSettings):
         Pipeline.from_settings(value)  # StageError (a ValueError) names what is wrong
         return value
 
+    @field_validator("ocr_languages")
+    @classmethod
+    def _tesseract_languages(cls, value: str) -> str:
+        OcrSettings(languages=value)  # a ValueError names what is wrong
+        return value
+
     @field_validator("milvus_index")
     @classmethod
     def _index_name_upper(cls, value: str) -> str:
@@ -106,6 +121,11 @@ class Settings(BaseSettings):
     def chunk_settings(self) -> ChunkSettings:
         return ChunkSettings(target_tokens=self.chunk_target_tokens,
                              overlap_tokens=self.chunk_overlap_tokens)
+
+    def ocr_settings(self) -> OcrSettings:
+        """How the PDF reader OCRs pages without a usable text layer (ingest/ocr.py)."""
+        return OcrSettings(enabled=self.ocr, tesseract_cmd=self.tesseract_cmd,
+                           languages=self.ocr_languages, dpi=self.ocr_dpi)
 
     @property
     def build_batch_size(self) -> int:

@@ -29,7 +29,8 @@ class Citation:
     printed on the PDF's pages ("36–39" across two spreads), None where the pages print none
     (the PDF page numbers `page_start`/`page_end` are always right); `label` the canonical
     citation ("8 U.S.C. § 1158(b)(1)(A)"), the instrument's cite_as alone where the passage is
-    in no numbered provision."""
+    in no numbered provision. `ocr`: some of the passage was read by OCR from a page image, so
+    it may hold recognition errors."""
 
     document_id: str
     title: str
@@ -46,6 +47,7 @@ class Citation:
     text: str = ""  # the citation as one line to paste: short title, provision, pages
     # The citation a lawyer would write: "Refugee Convention, Art. 33(1)" (service/labels.py).
     label: str = ""
+    ocr: bool = False
 
 
 @dataclass(frozen=True, slots=True)

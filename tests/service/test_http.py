@@ -58,7 +58,7 @@ def test_refoulement_question_cites_article_33(client):
     assert set(top["citation"]) == {"document_id", "title", "source_path", "section",
                                     "page_start", "page_end", "page_label_start",
                                     "page_label_end", "char_start", "char_end", "short_title",
-                                    "printed_pages", "text", "label"}
+                                    "printed_pages", "text", "label", "ocr"}
     assert top["citation"]["label"].startswith("Refugee Convention, Art. 33")
     assert set(top) == {"rank", "score", "text", "highlights", "citation", "display_text"}
     assert len(top["display_text"]) == len(top["text"])
@@ -240,6 +240,7 @@ def test_document_text_is_what_passage_offsets_point_into(client):
         assert pages[0]["start"] == 0 and pages[-1]["end"] == len(document["text"])
         assert all(a["end"] == b["start"] and a["index"] <= b["index"]
                    for a, b in zip(pages, pages[1:]))
+        assert not any(p["ocr"] for p in pages)  # every server document has its text layer
 
 
 def test_responses_match_their_documented_models(client):
@@ -276,7 +277,7 @@ def test_document_text_is_in_the_openapi_schema(client):
     model = schema["components"]["schemas"]["DocumentText"]
     assert set(model["properties"]) == {"id", "text", "pages"}
     assert set(schema["components"]["schemas"]["PageSpan"]["properties"]) == {
-        "start", "end", "index", "label"}
+        "start", "end", "index", "label", "ocr"}
 
 
 @pytest.mark.parametrize("path", [

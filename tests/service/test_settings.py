@@ -84,3 +84,23 @@ def test_loading_settings_imports_no_vector_store():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_ocr_settings_reach_the_reader_settings(monkeypatch):
+    for name in ("POLICYQA_OCR", "POLICYQA_TESSERACT_CMD", "POLICYQA_OCR_LANGUAGES",
+                 "POLICYQA_OCR_DPI", "POLICYQA_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    ocr = load_settings().ocr_settings()
+    assert (ocr.enabled, ocr.tesseract_cmd, ocr.languages, ocr.dpi) == (True, "tesseract", "eng", 300)
+    monkeypatch.setenv("POLICYQA_OCR", "false")
+    monkeypatch.setenv("POLICYQA_TESSERACT_CMD", "/opt/tesseract/bin/tesseract")
+    monkeypatch.setenv("POLICYQA_OCR_LANGUAGES", "eng+fra")
+    monkeypatch.setenv("POLICYQA_OCR_DPI", "200")
+    ocr = load_settings().ocr_settings()
+    assert (ocr.enabled, ocr.tesseract_cmd, ocr.languages, ocr.dpi) == \
+        (False, "/opt/tesseract/bin/tesseract", "eng+fra", 200)
+    assert ocr.fingerprint() == "ocr=off"
+    with pytest.raises(SettingsError, match="ocr_languages"):
+        load_settings(ocr_languages="eng; rm -rf /")
+    with pytest.raises(SettingsError, match="ocr_dpi"):
+        load_settings(ocr_dpi=20)

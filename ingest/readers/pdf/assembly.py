@@ -11,14 +11,15 @@ from ingest.readers.pdf.normalize import SOFT_HYPHEN, merge
 
 
 def build_text(pages: list[list[str]], labels: list[str | None], vocab: Counter[str],
-               soft_breaks: bool) -> TextBuilder:
+               soft_breaks: bool, ocr_pages: frozenset[int] = frozenset()) -> TextBuilder:
+    """`ocr_pages`: the (1-based) pages whose text came from OCR, marked so in the page map."""
     builder = TextBuilder()
     pages, instruments = place_instruments([hoist_page_end_heading(lines) for lines in pages])
     path: SectionPath = ()
     glue = False  # the previous page with text ended inside a word: no break before this one
     for index, (lines, label) in enumerate(zip(pages, labels), start=1):
         # Every page gets a span, even an empty one, so the page map is complete.
-        builder.start_page(index, label)
+        builder.start_page(index, label, index in ocr_pages)
         i = 0
         while i < len(lines):
             heading = instruments.get((index - 1, i)) or parse_heading(lines, i)

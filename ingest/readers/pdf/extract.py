@@ -88,15 +88,16 @@ def extract_page(reader: pypdf.PdfReader, i: int, warnings_: list[str]) -> str:
     return text
 
 
-def scrambled(lines: list[str]) -> bool:
+def scrambled(lines: list[str], min_visible: int = 200) -> bool:
     """Whether a page's text looks like glyph codes rather than words.
 
     Fonts without a Unicode map come out as strings like "9E;k3j0))k;MW0": letters, digits and
     punctuation run together. Real text, in any alphabet, is mostly whole words of letters.
+    A page with fewer than `min_visible` characters is too short to judge alone.
     """
     text = " ".join(lines)
     visible = sum(not c.isspace() for c in text)
-    if visible < 200:
+    if visible < min_visible:
         return False
     in_words = sum(len(m.group()) for m in _LETTER_WORD.finditer(text))
     mixed = len(_DIGIT_IN_WORD.findall(text))
