@@ -42,7 +42,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     page_end INTEGER,
     page_label_start TEXT,
     page_label_end TEXT,
-    ocr INTEGER NOT NULL DEFAULT 0  -- 1: some of the text was read by OCR
+    ocr INTEGER NOT NULL DEFAULT 0,  -- 1: some of the text was read by OCR
+    in_force TEXT NOT NULL DEFAULT 'unknown',  -- 'true', 'false' or 'unknown' (not said)
+    in_force_since TEXT,  -- ISO date the source says the text came into force
+    last_amended TEXT     -- ISO date the source says the document was last amended
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id, ordinal);
 """
@@ -70,16 +73,18 @@ class DocumentRecord:
 
 _CHUNK_COLUMNS = ("id, document_id, ordinal, char_start, char_end, text, section, embed_text, "
                   "tokens, embed_tokens, page_start, page_end, page_label_start, page_label_end, "
-                  "ocr")
-_CHUNK_MARKS = ",".join("?" * 15)
+                  "ocr, in_force, in_force_since, last_amended")
+_CHUNK_MARKS = ",".join("?" * 18)
 # Columns added after the first stores were written, with the value an older store means.
-_ADDED_CHUNK_COLUMNS = {"ocr": ("INTEGER NOT NULL DEFAULT 0", "0")}
+_ADDED_CHUNK_COLUMNS = {"ocr": ("INTEGER NOT NULL DEFAULT 0", "0"),
+                        "in_force": ("TEXT NOT NULL DEFAULT 'unknown'", "'unknown'"),
+                        "in_force_since": ("TEXT", "NULL"), "last_amended": ("TEXT", "NULL")}
 
 
 def _chunk_row(row: tuple) -> StoredChunk:
     chunk_id, *values = row
     values[5] = tuple(json.loads(values[5]))  # the section path
-    values[-1] = bool(values[-1])  # ocr
+    values[13] = bool(values[13])  # ocr
     return StoredChunk(*values, id=chunk_id)
 
 
@@ -108,15 +113,16 @@ class ChunkStore:
         """The chunk columns to SELECT: a store written before a column existed is read (or,
         when writable, altered) as holding that column's old meaning."""
         have = {row[1] for row in self.db.execute("PRAGMA table_info(chunks)")}
-        columns = _CHUNK_COLUMNS
+        self._stored_columns = have
+        columns = _CHUNK_COLUMNS.split(", ")
         for name, (declaration, old_value) in _ADDED_CHUNK_COLUMNS.items():
             if name in have:
                 continue
             if readonly:
-                columns = columns.replace(f", {name}", f", {old_value} AS {name}")
+                columns[columns.index(name)] = f"{old_value} AS {name}"
             else:
                 self.db.execute(f"ALTER TABLE chunks ADD COLUMN {name} {declaration}")
-        return columns
+        return ", ".join(columns)
 
     def close(self) -> None:
         self.db.close()
@@ -139,7 +145,8 @@ class ChunkStore:
             f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES ({_CHUNK_MARKS})",
             [(cid, c.document_id, c.ordinal, c.char_start, c.char_end, c.text,
               json.dumps(list(c.section)), c.embed_text, c.tokens, c.embed_tokens,
-              c.page_start, c.page_end, c.page_label_start, c.page_label_end, int(c.ocr))
+              c.page_start, c.page_end, c.page_label_start, c.page_label_end, int(c.ocr),
+              c.in_force, c.in_force_since, c.last_amended)
              for cid, c in items])
 
     def copy_document_from(self, other: ChunkStore, document_id: str) -> None:
@@ -183,6 +190,17 @@ class ChunkStore:
         marks = ",".join("?" * len(ids))
         return [r[0] for r in self.db.execute(
             f"SELECT id FROM chunks WHERE document_id IN ({marks})", ids)]
+
+    def in_force_ids(self) -> dict[str, list[int]]:
+        """The ids of the chunks whose in-force status is known, by status ("true", "false");
+        every other chunk's is "unknown" (as is every chunk of a store from before statuses)."""
+        out: dict[str, list[int]] = {"true": [], "false": []}
+        if "in_force" not in self._stored_columns:  # a read-only store from before statuses
+            return out
+        for chunk_id, status in self.db.execute(
+                "SELECT id, in_force FROM chunks WHERE in_force != 'unknown' ORDER BY id"):
+            out.setdefault(status, []).append(chunk_id)
+        return out
 
     def chunk_fields(self) -> FieldColumns:
         """Every chunk's filter fields (its document's, from the catalogue metadata), for a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,9 @@ class IndexSearcher:
         self.fields = [ChunkFields.of(d.id, d.metadata) for d in self.documents]
         self.document_count, self.chunk_count = self.chunks.counts()
         self._sections: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        # Chunks whose in-force status is known, by status (sorted ids); the rest: "unknown".
+        self._in_force = {status: np.asarray(ids, dtype=np.int64)
+                          for status, ids in self.chunks.in_force_ids().items()}
 
     @classmethod
     def open(cls, index_dir: Path, embedder: Embedder,
@@ -62,6 +66,15 @@ class IndexSearcher:
             cached = [(c.id, c.section) for c in self.chunks.document_chunks(document_id)]
             self._sections[document_id] = cached
         return cached
+
+    def in_force_status(self, chunk_ids: Sequence[int]) -> list[str]:
+        """Each chunk's in-force status: "true", "false" or "unknown" (the source says none)."""
+        ids = np.asarray(chunk_ids, dtype=np.int64)
+        status = np.full(len(ids), "unknown", dtype=object)
+        for name, known in self._in_force.items():
+            if len(known):
+                status[np.isin(ids, known)] = name
+        return status.tolist()
 
     def allowed_ids(self, where: ChunkFilter | None) -> np.ndarray | None:
         """Chunk ids passing a filter (None: nothing is filtered), from the chunk store: for

@@ -66,6 +66,9 @@ class Chunk:
     page_label_start: str | None = None
     page_label_end: str | None = None
     ocr: bool = False  # some of `text` was read by OCR from a page image
+    in_force: str = "unknown"  # "true", "false" or "unknown": see Document.in_force_at
+    in_force_since: str | None = None  # the date the source says the text came into force
+    last_amended: str | None = None  # the document's, as its source says
 
     @property
     def section_label(self) -> str:
@@ -270,6 +273,8 @@ class StructureChunker:
             page_label_start=first.label if first else None,
             page_label_end=last.label if last else None,
             ocr=bool(doc.pages) and any(p.ocr for p in doc.pages if p.start < end and p.end > start),
+            **dict(zip(("in_force", "in_force_since"), doc.in_force_at(start, end))),
+            last_amended=doc.last_amended,
         )
 
     @staticmethod

@@ -41,6 +41,22 @@ class PageSpan:
     ocr: bool = False
 
 
+IN_FORCE = ("true", "false", "unknown")  # a chunk's in_force: law in force, not, or not said
+
+
+@dataclass(frozen=True, slots=True)
+class ForceSpan:
+    """Characters [start, end) are law in force (`in_force`) or not, as the source says;
+    `since` is the date (ISO, "2018-07-31") it says that text came into force, if it gives one.
+    Spans may nest (a section inside the whole Act); text not in force is never inside a span
+    that says it is."""
+
+    start: int
+    end: int
+    in_force: bool
+    since: str | None = None
+
+
 @dataclass(slots=True)
 class ParsedText:
     """What a reader returns: the text and its maps, before the pipeline gives it an identity."""
@@ -50,6 +66,9 @@ class ParsedText:
     pages: list[PageSpan] | None = None
     title: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # In-force status, where the source records it (Justice Canada XML); none: unknown.
+    force: list[ForceSpan] = field(default_factory=list)
+    last_amended: str | None = None  # the date the source says it was last amended
 
 
 @dataclass(slots=True)
@@ -63,6 +82,20 @@ class Document:
     pages: list[PageSpan] | None = None
     warnings: list[str] = field(default_factory=list)
     metadata: dict[str, str | int | None] = field(default_factory=dict)
+    force: list[ForceSpan] = field(default_factory=list)  # see ParsedText
+    last_amended: str | None = None
+
+    def in_force_at(self, start: int, end: int) -> tuple[str, str | None]:
+        """The in-force status of characters [start, end) and the date it began: "false" when
+        any of it is not in force; else "true" with the latest date among the spans it
+        touches; "unknown" where the source says nothing."""
+        touched = [f for f in self.force if f.start < end and f.end > start]
+        if not touched:
+            return "unknown", None
+        if any(not f.in_force for f in touched):
+            return "false", None
+        dates = [f.since for f in touched if f.since]
+        return "true", max(dates) if dates else None
 
     def section_at(self, offset: int) -> tuple[str, ...]:
         return span_at(self.sections, offset).path if self.sections else ()

@@ -110,6 +110,7 @@ def load_document(source: SourceFile, content_hash: str, catalogue: Catalogue,
         content_hash=content_hash, sections=label_recitals(parsed.text, parsed.sections),
         pages=parsed.pages,
         warnings=parsed.warnings, metadata=entry.filter_fields() if entry else {},
+        force=parsed.force, last_amended=parsed.last_amended,
     )
 
 

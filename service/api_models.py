@@ -25,12 +25,15 @@ class AskFilters(BaseModel):
     jurisdiction: list[str] | None = Field(None, max_length=50)
     instrument_type: list[str] | None = Field(None, max_length=50)
     year: list[int] | None = Field(None, max_length=200)
+    in_force: list[Literal["true", "false", "unknown", "any"]] | None = Field(
+        None, max_length=4, description="in-force statuses to return (default: true and "
+        "unknown, so text the source says is not in force is left out); any: every status")
 
     _lists = field_validator("document_ids", "jurisdiction", "instrument_type", "year",
-                             mode="before")(_as_list)
+                             "in_force", mode="before")(_as_list)
 
     def fields(self) -> dict[str, list[str | int]]:
-        return {name: value for name in ("jurisdiction", "instrument_type", "year")
+        return {name: value for name in ("jurisdiction", "instrument_type", "year", "in_force")
                 if (value := getattr(self, name))}
 
 

@@ -33,6 +33,7 @@ from index.stores.base import VectorStoreError
 from ingest.catalogue import CatalogueError
 from ingest.document import DocumentReadError
 from ingest.errors import PolicyQAError
+from ingest.ocr import OcrError
 from service.api_models import (
     MAX_K,
     MAX_QUESTION_CHARS,
@@ -74,6 +75,7 @@ ERROR_STATUS: dict[type[PolicyQAError], tuple[int, str]] = {
     BuildLockedError: (409, "build_locked"),
     BuildError: (500, "build_failed"),
     DocumentReadError: (500, "document_unreadable"),
+    OcrError: (500, "ocr_failed"),  # caught per page by the PDF reader; never expected here
     CatalogueError: (500, "catalogue_invalid"),
     SettingsError: (500, "invalid_settings"),
     StageError: (500, "invalid_ranking_stages"),

@@ -317,6 +317,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(f"   {c.title}")
         if c.label:
             print(f"   cite as: {c.label}")
+        if c.in_force == "false":
+            print("   NOT IN FORCE (an amendment the source lists as not in force)")
         ocr = " (text read by OCR: check the page)" if c.ocr else ""
         print(f"   {c.document_id} chars {c.char_start}-{c.char_end}{ocr}")
         shown = " ".join(p.text[s:e] for s, e in p.highlights) or p.text
@@ -429,7 +431,7 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--mode", default="hybrid", choices=list(MODES))
     ask.add_argument("--document", action="append", help="only this document id (repeatable)")
     ask.add_argument("--filter", action="append", metavar="NAME=VALUE",
-                     help="jurisdiction, instrument_type or year (repeatable)")
+                     help="jurisdiction, instrument_type, year or in_force (repeatable)")
     ask.add_argument("--max-context-tokens", type=int, help="fit passages to this budget")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.set_defaults(func=cmd_ask)

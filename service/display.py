@@ -9,6 +9,7 @@ check it on arbitrary text).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 # A line that starts a unit of its own: a numbered paragraph or list item ("1.", "2)", "(a)",
 # "(iii)", "a)", "(1)(b)"), a bullet, or a provision heading ("Article 5", "Section 3", "§ 12").
@@ -23,26 +24,30 @@ _STARTS_UNIT = re.compile(
     )""", re.VERBOSE | re.IGNORECASE)
 
 
-def reflow(text: str) -> str:
+def reflow(text: str, headings: Collection[str] = ()) -> str:
     """`text` with each line break inside a paragraph replaced by a space.
 
     A break stays where a blank line separates paragraphs, where the next line starts a list
-    item, numbered paragraph or provision heading, and where the line before ends a heading-like
-    short line with a colon. Every other character is unchanged, so offsets are shared.
+    item, numbered paragraph or provision heading, where the line before ends a heading-like
+    short line with a colon, and after a line that is one of `headings` (the passage's heading
+    path). Every other character is unchanged, so offsets are shared.
     """
     if "\n" not in text:
         return text
     lines = text.split("\n")
+    heading_lines = {h.strip() for h in headings}
     out = [lines[0]]
     for previous, line in zip(lines, lines[1:]):
-        out.append("\n" if _keeps_break(previous, line) else " ")
+        out.append("\n" if _keeps_break(previous, line, heading_lines) else " ")
         out.append(line)
     return "".join(out)
 
 
-def _keeps_break(previous: str, line: str) -> bool:
+def _keeps_break(previous: str, line: str, headings: Collection[str] = ()) -> bool:
     if not previous.strip() or not line.strip():
         return True  # a blank line: a paragraph break (both of its newlines stay)
+    if previous.strip() in headings:
+        return True  # "Eurodac fingerprints and transfers" does not run into its text
     if previous.rstrip().endswith(":"):
         return True  # "... the following:" introduces a list
     return bool(_STARTS_UNIT.match(line))

@@ -13,7 +13,7 @@ from index.searcher import MODES, ChunkFilter, IndexSearcher
 from ingest.catalogue import BUILTIN_CATALOGUE, Catalogue, catalogue_for, load_catalogue
 from ingest.errors import PolicyQAError
 from service.ranking.pipeline import Pipeline
-from service.ranking.stages import Citation, Passage
+from service.ranking.stages import IN_FORCE_FILTER, Citation, Passage, in_force_wanted
 from service.ranking.understand import understand
 from service.settings import Settings
 
@@ -115,15 +115,17 @@ class AnswerEngine:
                                 "characters")
         if mode not in MODES:
             raise QuestionError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        fields = dict(filters or {})
         try:
-            where = ChunkFilter.of(document_ids, filters)
+            in_force = in_force_wanted(fields.pop(IN_FORCE_FILTER, None))
+            where = ChunkFilter.of(document_ids, fields)
         except ValueError as exc:
             raise QuestionError(str(exc)) from None
         searcher = self._searcher  # one generation for the whole request
         if searcher is None:
             raise NoIndexLoadedError("no index is loaded yet: build one with `policyqa index build`")
         ctx = understand(question, searcher, self.catalogue, k=k, mode=mode, where=where,
-                         max_context_tokens=max_context_tokens)
+                         max_context_tokens=max_context_tokens, in_force=in_force)
         passages = self.pipeline.passages(ctx)
         return Answer(question=question, mode=mode,
                       took_ms=round((time.perf_counter() - started) * 1000, 2),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
@@ -23,10 +23,10 @@ def terms(text: str) -> list[str]:
 
 
 def highlight(question: str | frozenset[str], text: str, idf: Callable[[str], float],
-              most: int = 3) -> list[tuple[int, int]]:
+              most: int = 3, headings: Collection[str] = ()) -> list[tuple[int, int]]:
     """Sentences sharing the most informative terms with the question, in text order; a
     sentence runs on across a column line break (see service/display.py), never across a
-    paragraph, list item or heading.
+    paragraph, a list item or one of `headings` (the passage's heading path).
 
     Scored by the summed IDF of shared (stemmed) terms, so a rare term such as "refoulement"
     outweighs a common one. With no shared term, the passage's first sentence stands in.
@@ -34,7 +34,7 @@ def highlight(question: str | frozenset[str], text: str, idf: Callable[[str], fl
     """
     # Sentences of the reflowed text (same length, same offsets): a PDF's column line break
     # does not end a sentence, while list items, numbered paragraphs and headings still do.
-    spans = line_sentence_spans(reflow(text))
+    spans = line_sentence_spans(reflow(text, headings))
     if not spans:
         return []
     wanted = question if isinstance(question, frozenset) else frozenset(terms(question))

@@ -8,7 +8,7 @@ from pathlib import Path
 import defusedxml
 import defusedxml.ElementTree as DET
 
-from ingest.document import DocumentReadError, ParsedText, TextBuilder
+from ingest.document import DocumentReadError, ForceSpan, ParsedText, TextBuilder
 from ingest.readers.headings import HeadingStack, normalize
 from ingest.readers.text import MAX_TEXT_BYTES, finish, read_bytes
 
@@ -29,6 +29,9 @@ _BLOCKS = _UNITS | {
 _CONTAINERS = {"Body", "DocumentInternal", "RelatedOrNotInForce", "BillPiece", "RegulationPiece",
                "Group"}
 _ROOTS = {"Statute", "Regulation"}
+_LIMS = "{http://justice.gc.ca/lims}"
+# The schedule of amendments an Act or regulation holds that are not in force yet.
+_NOT_IN_FORCE_SCHEDULE = "NifProvs"
 
 
 def parse_xml(data: bytes) -> ET.Element:
@@ -92,9 +95,25 @@ class _Writer:
         self._prev = "para"
 
 
+def _date(el: ET.Element, name: str) -> str | None:
+    """A lims date attribute ("2018-07-31"), or None when absent or not a date."""
+    value = (el.get(_LIMS + name) or "").strip()
+    return value if len(value) == 10 and value[4] == "-" and value[7] == "-" else None
+
+
 class _Walker:
     def __init__(self) -> None:
         self.out = _Writer()
+        self.force: list[ForceSpan] = []
+        self.in_force = True  # False inside the schedule of amendments not in force
+
+    def _status(self, el: ET.Element, start: int) -> None:
+        """Records what the source says of the text written since `start` for `el`."""
+        end = self.out.builder.length
+        if end > start:
+            self.force.append(ForceSpan(start, end, self.in_force,
+                                        _date(el, "inforce-start-date") if self.in_force
+                                        else None))
 
     def container(self, el: ET.Element, base: tuple[str, ...]) -> None:
         """Children of Body, a Schedule or similar: headings open levels, sections sit under them."""
@@ -143,9 +162,11 @@ class _Walker:
         label = " ".join(x for x in ("s.", _child_text(el, "Label"), _child_text(el, "MarginalNote"))
                          if x)
         path = path + (label,)
+        start = self.out.builder.length
         self.out.heading(path, label)
         for child in el:
             self.block(child, path)
+        self._status(el, start)
 
     def unit(self, el: ET.Element, path: tuple[str, ...], extend: bool = True) -> None:
         label = _child_text(el, "Label")
@@ -179,8 +200,14 @@ class _Walker:
             label = " ".join(x for x in (_child_text(head, "Label"), _child_text(head, "TitleText"))
                              if x) or label
         path = path + (label,)
+        outer, start = self.in_force, self.out.builder.length
+        if el.get("id") == _NOT_IN_FORCE_SCHEDULE or "NOT IN FORCE" in label.upper():
+            self.in_force = False
         self.out.heading(path, label)
         self.container(el, path)
+        if not self.in_force:
+            self._status(el, start)
+        self.in_force = outer
 
 
 def _title(root: ET.Element) -> str | None:
@@ -216,7 +243,15 @@ class JusticeCanadaXmlReader:
                 walker.block(child, ())
         except RecursionError as exc:
             raise DocumentReadError("XML is nested too deeply to read") from exc
-        return finish(walker.out.builder, _title(root), [])
+        parsed = finish(walker.out.builder, _title(root), [])
+        if root.get("in-force") != "no":
+            # The Act or regulation as consolidated is law in force, but for what its sections
+            # and the schedule of amendments not in force say of their own text.
+            parsed.force = [ForceSpan(0, len(parsed.text), True), *walker.force]
+        else:
+            parsed.force = [ForceSpan(0, len(parsed.text), False)]
+        parsed.last_amended = _date(root, "lastAmendedDate")
+        return parsed
 
 
 def _read_generic(root: ET.Element, tag: str) -> ParsedText:

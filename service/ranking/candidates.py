@@ -37,13 +37,15 @@ class Candidates(Stage):
         found = list(candidates)
         # Dense before lexical within each subset: fusion breaks ties by first appearance.
         for suffix, subset in subsets:
+            # The in-force status is a chunk's own, not its document's: applied to each
+            # retriever's ranking (text not in force is a small share of any corpus).
             if ctx.mode in ("hybrid", "dense"):
                 # Every store filters by `subset` itself: no id list is resolved for it.
-                found += ranked("dense" + suffix, ctx.searcher.dense(ctx.vector, depth, subset))
+                found += ranked("dense" + suffix, ctx.in_force_only(
+                    ctx.searcher.dense(ctx.vector, depth, subset)))
             if ctx.mode in ("hybrid", "lexical"):
-                found += ranked("lexical" + suffix,
-                                ctx.searcher.lexical_ids(ctx.bm25_scores, depth,
-                                                         ctx.allowed(subset)))
+                found += ranked("lexical" + suffix, ctx.in_force_only(
+                    ctx.searcher.lexical_ids(ctx.bm25_scores, depth, ctx.allowed(subset))))
         return found
 
 

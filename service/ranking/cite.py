@@ -50,7 +50,8 @@ class Cite(Stage):
         for rank, c in enumerate(chosen, 1):
             chunk = c.chunk
             assert chunk is not None  # fetched above
-            spans = highlight(wanted, chunk.text, idf, most=self.highlights)
+            spans = highlight(wanted, chunk.text, idf, most=self.highlights,
+                              headings=chunk.section)
             title = titles.get(chunk.document_id, "")
             if chunk.document_id not in short:
                 short[chunk.document_id] = _short_title(ctx.catalogue, chunk.document_id, title)
@@ -109,7 +110,7 @@ def passage(rank: int, score: float, chunk: StoredChunk, title: str,
     short_title = short_title or title
     printed = printed_pages(chunk.page_label_start, chunk.page_label_end)
     return Passage(rank=rank, score=round(float(score), 6), text=chunk.text,
-                   highlights=highlights, display_text=reflow(chunk.text),
+                   highlights=highlights, display_text=reflow(chunk.text, chunk.section),
                    citation=Citation(document_id=chunk.document_id, title=title,
                                      source_path=chunk.document_id, section=chunk.section_label,
                                      page_start=chunk.page_start, page_end=chunk.page_end,
@@ -117,7 +118,9 @@ def passage(rank: int, score: float, chunk: StoredChunk, title: str,
                                      page_label_end=chunk.page_label_end,
                                      char_start=chunk.char_start, char_end=chunk.char_end,
                                      short_title=short_title, printed_pages=printed,
-                                     ocr=chunk.ocr,
+                                     ocr=chunk.ocr, in_force=chunk.in_force,
+                                     in_force_since=chunk.in_force_since,
+                                     last_amended=chunk.last_amended,
                                      text=citation_text(short_title, chunk.section_label,
                                                         printed, chunk.page_start,
                                                         chunk.page_end),

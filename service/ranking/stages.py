@@ -20,6 +20,22 @@ if TYPE_CHECKING:
     from index.searcher import IndexSearcher  # the searcher loads the stores: for types only
 
 FUSED = "fused"  # the source of a candidate once the retrievers' rankings are combined
+IN_FORCE_FILTER = "in_force"
+IN_FORCE_VALUES = ("true", "false", "unknown", "any")
+# What a request without an in_force filter gets: all but text the source says is not in force.
+DEFAULT_IN_FORCE = frozenset({"true", "unknown"})
+
+
+def in_force_wanted(values: Iterable[str | int] | None) -> frozenset[str] | None:
+    """The in-force statuses a request's `in_force` filter values admit (None: any status);
+    ValueError for a value that is none of true, false, unknown, any."""
+    if not values:
+        return DEFAULT_IN_FORCE
+    wanted = {str(v).strip().lower() for v in values}
+    bad = sorted(wanted - set(IN_FORCE_VALUES))
+    if bad:
+        raise ValueError(f"in_force {bad[0]!r} is not one of {', '.join(IN_FORCE_VALUES)}")
+    return None if "any" in wanted else frozenset(wanted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +46,10 @@ class Citation:
     (the PDF page numbers `page_start`/`page_end` are always right); `label` the canonical
     citation ("8 U.S.C. § 1158(b)(1)(A)"), the instrument's cite_as alone where the passage is
     in no numbered provision. `ocr`: some of the passage was read by OCR from a page image, so
-    it may hold recognition errors."""
+    it may hold recognition errors. `in_force`: "true" or "false" where the source says whether
+    the text is law in force (Justice Canada XML: "false" for the amendments not in force),
+    "unknown" where it says nothing; `in_force_since` the date it came into force and
+    `last_amended` the document's last amendment, where the source gives them."""
 
     document_id: str
     title: str
@@ -48,6 +67,9 @@ class Citation:
     # The citation a lawyer would write: "Refugee Convention, Art. 33(1)" (service/labels.py).
     label: str = ""
     ocr: bool = False
+    in_force: str = "unknown"
+    in_force_since: str | None = None
+    last_amended: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +118,7 @@ class QueryContext:
     named: tuple[str, ...] = ()  # indexed documents the question names
     references: tuple[ProvisionReference, ...] = ()  # "Article 33", "8 U.S.C. 1158", ...
     provision_chunk_ids: tuple[int, ...] = ()  # chunks of the provisions it names
+    in_force: frozenset[str] | None = DEFAULT_IN_FORCE  # statuses admitted; None: any
     _allowed: dict[ChunkFilter | None, np.ndarray | None] = field(
         default_factory=lambda: {None: None}, init=False, repr=False)
     _chunks: dict[int, StoredChunk] = field(default_factory=dict, init=False, repr=False)
@@ -119,6 +142,14 @@ class QueryContext:
     @cached_property
     def bm25_scores(self) -> np.ndarray:
         return self.searcher.lexical.scores(self.question)
+
+    def in_force_only(self, chunk_ids: Iterable[int]) -> list[int]:
+        """`chunk_ids` (in order) whose in-force status the request admits."""
+        chunk_ids = list(chunk_ids)
+        if self.in_force is None or not chunk_ids:
+            return chunk_ids
+        status = self.searcher.in_force_status(chunk_ids)
+        return [cid for cid, s in zip(chunk_ids, status) if s in self.in_force]
 
     def allowed(self, subset: ChunkFilter | None) -> np.ndarray | None:
         """Chunk ids passing `subset` (None: no filter), resolved once per request."""

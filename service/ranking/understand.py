@@ -9,7 +9,7 @@ from index.modes import MODES
 from index.stores.base import ChunkFilter
 from ingest.catalogue import Catalogue
 from service.provisions import ProvisionReference, component_matches, find_references, named_documents
-from service.ranking.stages import QueryContext
+from service.ranking.stages import DEFAULT_IN_FORCE, QueryContext
 
 if TYPE_CHECKING:
     from index.searcher import IndexSearcher  # the searcher loads the stores: for types only
@@ -17,17 +17,23 @@ if TYPE_CHECKING:
 
 def understand(question: str, searcher: IndexSearcher, catalogue: Catalogue, k: int = 5,
                mode: str = "hybrid", where: ChunkFilter | None = None,
-               max_context_tokens: int | None = None) -> QueryContext:
-    """The context every stage of one request reads. ValueError for an unknown mode."""
+               max_context_tokens: int | None = None,
+               in_force: frozenset[str] | None = DEFAULT_IN_FORCE) -> QueryContext:
+    """The context every stage of one request reads. ValueError for an unknown mode.
+    `in_force`: the in-force statuses admitted (None: any; see in_force_wanted)."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     indexed = {d.id for d in searcher.documents}
     named = named_documents(question, catalogue, indexed)
     references = find_references(question)
-    return QueryContext(question=question, k=k, mode=mode, where=where, searcher=searcher,
-                        catalogue=catalogue, max_context_tokens=max_context_tokens,
-                        named=tuple(named), references=tuple(references),
-                        provision_chunk_ids=tuple(provision_chunks(searcher, references, named)))
+    ctx = QueryContext(question=question, k=k, mode=mode, where=where, searcher=searcher,
+                       catalogue=catalogue, max_context_tokens=max_context_tokens,
+                       named=tuple(named), references=tuple(references), in_force=in_force)
+    # The provisions named, as far as the request admits them: "s. 37" is not the s. 37 of an
+    # amending Act among the amendments not in force.
+    ctx.provision_chunk_ids = tuple(ctx.in_force_only(provision_chunks(searcher, references,
+                                                                       named)))
+    return ctx
 
 
 def provision_chunks(searcher: IndexSearcher, references: Sequence[ProvisionReference],

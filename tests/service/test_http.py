@@ -58,7 +58,8 @@ def test_refoulement_question_cites_article_33(client):
     assert set(top["citation"]) == {"document_id", "title", "source_path", "section",
                                     "page_start", "page_end", "page_label_start",
                                     "page_label_end", "char_start", "char_end", "short_title",
-                                    "printed_pages", "text", "label", "ocr"}
+                                    "printed_pages", "text", "label", "ocr", "in_force",
+                                    "in_force_since", "last_amended"}
     assert top["citation"]["label"].startswith("Refugee Convention, Art. 33")
     assert set(top) == {"rank", "score", "text", "highlights", "citation", "display_text"}
     assert len(top["display_text"]) == len(top["text"])
@@ -120,6 +121,20 @@ def test_document_and_catalogue_filters(client):
     assert apart["warnings"] == ["no indexed document passes all the filters together"]
 
 
+def test_in_force_filter_and_citation_fields(client):
+    question = "extradition surrender order refused unjust or oppressive"
+    statute = ask(client, question=question, k=5, filters={"in_force": ["true"]})
+    assert statute["passages"]
+    for p in statute["passages"]:
+        c = p["citation"]
+        assert c["document_id"] == "legislation/canada/ca_extradition_act_E-23.01.xml"
+        assert c["in_force"] == "true" and c["last_amended"] == "2005-07-19"
+        assert c["in_force_since"] is None or len(c["in_force_since"]) == 10
+    # Treaties say nothing of their status; "any" (a bare string is a list of one) keeps all.
+    everything = ask(client, question=REFOULEMENT, k=10, filters={"in_force": "any"})
+    assert {"unknown"} <= {p["citation"]["in_force"] for p in everything["passages"]}
+
+
 def test_highlights_lie_inside_the_passage(client):
     data = ask(client, question="penalties on refugees for illegal entry or presence", k=5)
     for p in data["passages"]:
@@ -163,6 +178,7 @@ def test_get_ask(client):
     ({"question": "asylum", "k": "five"}, 422, "invalid_request"),
     ({"question": "asylum", "mode": "magic"}, 422, "invalid_request"),
     ({"question": "asylum", "filters": {"colour": ["red"]}}, 422, "invalid_request"),
+    ({"question": "asylum", "filters": {"in_force": ["repealed"]}}, 422, "invalid_request"),
     ({"question": "asylum", "surprise": 1}, 422, "invalid_request"),
     ({"question": "asylum", "max_context_tokens": 0}, 422, "invalid_request"),
     ({}, 422, "invalid_request"),
