@@ -12,6 +12,7 @@ from service.display import citation_text, printed_pages, reflow
 from service.highlights import highlight, idf_from_counts, terms
 from service.labels import citation_label, provision_of, provision_start
 from service.ranking.stages import Candidate, Citation, Passage, QueryContext, Stage, parameters
+from service.ranking.terms import defined_terms
 
 if TYPE_CHECKING:
     from index.searcher import IndexSearcher  # the searcher loads the stores: for types only
@@ -46,6 +47,7 @@ class Cite(Stage):
         cite_as: dict[str, str] = {}
         idf = idf_from_counts(searcher.lexical.document_frequency, searcher.chunk_count)
         wanted = frozenset(terms(ctx.question))  # stemmed once for every passage
+        definitions = defined_terms(searcher)
         out: list[Candidate] = []
         for rank, c in enumerate(chosen, 1):
             chunk = c.chunk
@@ -57,8 +59,9 @@ class Cite(Stage):
                 short[chunk.document_id] = _short_title(ctx.catalogue, chunk.document_id, title)
                 cite_as[chunk.document_id] = _cite_as(ctx.catalogue, chunk.document_id, title)
             label = passage_label(searcher, chunk, cite_as[chunk.document_id])
-            out.append(replace(c, passage=passage(rank, c.score, chunk, title, spans,
-                                                  short[chunk.document_id], label)))
+            made = passage(rank, c.score, chunk, title, spans, short[chunk.document_id], label)
+            uses = definitions.uses(chunk, cite_as[chunk.document_id], passage_label)
+            out.append(replace(c, passage=replace(made, defined_terms=uses)))
         return out
 
 

@@ -73,10 +73,24 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class DefinedTerm:
+    """A term the passage uses that its own instrument defines: `start`/`end` the first use in
+    the passage's text, `section` and `label` where the definition is ("Smuggling Protocol,
+    Art. 3(a)")."""
+
+    term: str
+    start: int
+    end: int
+    section: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class Passage:
     """A ranked passage: `text` exactly as stored (offsets and `highlights` point into it) and
     `display_text`, the same text with column line breaks joined for reading (same length, so
-    the same offsets hold; see service/display.py)."""
+    the same offsets hold; see service/display.py). `defined_terms`: the terms it uses that
+    its instrument defines, each once, in the order of their first use."""
 
     rank: int
     score: float
@@ -84,6 +98,7 @@ class Passage:
     highlights: list[tuple[int, int]]
     citation: Citation
     display_text: str = ""
+    defined_terms: list[DefinedTerm] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,8 @@ def test_refoulement_question_cites_article_33(client):
                                     "printed_pages", "text", "label", "ocr", "in_force",
                                     "in_force_since", "last_amended"}
     assert top["citation"]["label"].startswith("Refugee Convention, Art. 33")
-    assert set(top) == {"rank", "score", "text", "highlights", "citation", "display_text"}
+    assert set(top) == {"rank", "score", "text", "highlights", "citation", "display_text",
+                        "defined_terms"}
     assert len(top["display_text"]) == len(top["text"])
     booklet = [p for p in data["passages"]
                if p["citation"]["document_id"].endswith("unhcr.pdf")
