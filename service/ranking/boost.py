@@ -29,14 +29,15 @@ class Boost(Stage):
 
 
 def boost(candidates: list[Candidate], provision_chunk_ids: Sequence[int],
-          allowed: Collection[int] | None = None) -> list[Candidate]:
-    """`provision_chunk_ids` (those in `allowed`, when given) ahead of the other candidates."""
+          allowed: Collection[int] | None = None, source: str = BOOSTED) -> list[Candidate]:
+    """`provision_chunk_ids` (those in `allowed`, when given) ahead of the other candidates,
+    marked as from `source`."""
     boosted = [cid for cid in provision_chunk_ids if allowed is None or cid in allowed]
     order = {c.chunk_id: i for i, c in enumerate(candidates)}
     boosted.sort(key=lambda cid: order.get(cid, len(order)))
     top = 1.0 + (candidates[0].score if candidates else 0.0)
-    head = [replace(candidates[order[cid]], score=top - i * STEP, source=BOOSTED)
-            if cid in order else Candidate(cid, top - i * STEP, BOOSTED)
+    head = [replace(candidates[order[cid]], score=top - i * STEP, source=source)
+            if cid in order else Candidate(cid, top - i * STEP, source)
             for i, cid in enumerate(boosted)]
     chosen = set(boosted)
     return head + [c for c in candidates if c.chunk_id not in chosen]

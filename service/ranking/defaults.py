@@ -2,5 +2,7 @@
 
 from __future__ import annotations
 
-# Today's ranking, stage by stage (service/ranking/): rerank and diversify slots left empty.
-DEFAULT_RANKING_STAGES: tuple[str, ...] = ("candidates", "fuse", "boost", "budget", "cite")
+# Today's ranking, stage by stage (service/ranking/): rerank and diversify slots left empty;
+# define after boost, so a definition asked for comes before the rest of its provision.
+DEFAULT_RANKING_STAGES: tuple[str, ...] = ("candidates", "fuse", "boost", "define", "budget",
+                                           "cite")

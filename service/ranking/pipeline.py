@@ -16,6 +16,7 @@ from service.ranking.budget import Budget
 from service.ranking.candidates import Candidates
 from service.ranking.cite import Cite
 from service.ranking.defaults import DEFAULT_RANKING_STAGES
+from service.ranking.define import Define
 from service.ranking.diversify import Diversify
 from service.ranking.fuse import Fuse
 from service.ranking.stages import Candidate, Passage, QueryContext, Stage, StageError
@@ -28,6 +29,7 @@ STAGES: dict[str, type[Stage]] = {stage.name: stage for stage in (
     Candidates,
     Fuse,
     Boost,
+    Define,
     Diversify,
     Budget,
     Cite,

@@ -1,0 +1,117 @@
+"""Defined terms over a small real index: passages list the terms their instrument defines, and
+a definition question ranks the definition first."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.searcher import IndexSearcher
+from ingest.catalogue import catalogue_for
+from service.definitions import asked_terms
+from service.ranking.cite import passage_label
+from service.ranking.pipeline import Pipeline
+from service.ranking.terms import defined_terms
+from service.ranking.understand import understand
+from tests.small.helpers import build, engine
+from tests.support import copy_documents
+
+SMUGGLING = "treaties/smuggling_of_migrants_protocol_2000.md"
+TRAFFICKING = "treaties/palermo_trafficking_protocol_2000.md"
+DUBLIN = "pdf/eu_dublin_iii_regulation_604_2013_oj_l180.pdf"
+USC = "legislation/us/usc_title8_chapter12.md"
+IRPA = "legislation/canada/ca_irpa_I-2.5.xml"
+DOCUMENTS = [SMUGGLING, TRAFFICKING, DUBLIN, USC, IRPA]
+
+
+@pytest.fixture(scope="module")
+def built(shared_corpus, tmp_path_factory, small_embedder):
+    root = tmp_path_factory.mktemp("terms")
+    missing = [d for d in DOCUMENTS if not (shared_corpus / d).is_file()]
+    if missing:
+        pytest.skip(f"shared corpus lacks {', '.join(missing)}")
+    corpus = copy_documents(shared_corpus, root / "corpus", DOCUMENTS)
+    build(root / "index", corpus, small_embedder)
+    return root / "index", corpus
+
+
+@pytest.fixture(scope="module")
+def served(built, small_embedder):
+    return engine(*built, small_embedder)
+
+
+@pytest.fixture(scope="module")
+def searcher(built, small_embedder):
+    opened = IndexSearcher.open(built[0], small_embedder)
+    yield opened
+    opened.close()
+
+
+def _defined(searcher, document: str, term: str):
+    found = [d for d in defined_terms(searcher).of_document(document) if d.term == term]
+    assert found, f"{document} defines no {term!r}"
+    return found[0]
+
+
+def test_each_instrument_defines_its_terms_in_its_definitions_provision(searcher):
+    for document, term in [(SMUGGLING, "Smuggling of migrants"), (DUBLIN, "applicant"),
+                           (USC, "refugee"), (IRPA, "foreign national")]:
+        d = _defined(searcher, document, term)
+        chunk = searcher.chunks.chunks([d.chunk_id])[d.chunk_id]
+        assert chunk.text[d.start:d.end] == term
+
+
+# (question, the label the top passage's definition carries, the defining text it holds)
+QUESTIONS = [
+    ("definition of smuggling of migrants", "Smuggling Protocol, Art. 3(a)",
+     "``Smuggling of migrants\" shall mean the procurement"),
+    ("meaning of 'applicant' under Dublin III", "Regulation (EU) No 604/2013, Art. 2(c)",
+     "‘applicant’ means a third-country national"),
+    ("define trafficking in persons", "Trafficking Protocol, Art. 3(a)",
+     "``Trafficking in persons\" shall mean"),
+    ("what does 'refugee' mean in 8 U.S.C.?", "8 U.S.C. § 1101(a)(42)",
+     "The term “refugee” means"),
+]
+
+
+@pytest.mark.parametrize(("question", "label", "text"), QUESTIONS)
+def test_a_definition_question_ranks_the_definition_first(built, served, searcher, question,
+                                                          label, text):
+    top = served.ask(question, k=3).passages[0]
+    assert text in top.text, top.citation.label
+    cite_as = catalogue_for(built[1]).by_file(top.citation.document_id).citation_name
+    found = defined_terms(searcher).defining(asked_terms(question), [top.citation.document_id])
+    chunks = searcher.chunks.chunks([d.chunk_id for d in found])
+    assert top.citation.char_start in {c.char_start for c in chunks.values()}
+    assert {defined_terms(searcher).located(d, cite_as, passage_label)[1] for d in found} == \
+        {label}
+
+
+def test_a_question_not_asking_for_a_definition_is_ranked_as_before(served, searcher,
+                                                                   built):
+    question = "smuggling of migrants by sea"
+    default = served.ask(question, k=5).passages
+    without = Pipeline.from_settings(["candidates", "fuse", "boost", "budget", "cite"]).passages(
+        understand(question, searcher, catalogue_for(built[1]), k=5))
+    assert [p.citation for p in default] == [p.citation for p in without]
+
+
+def test_a_passage_using_a_defined_term_lists_it_with_its_first_use(served):
+    answer = served.ask("protection of the rights of smuggled migrants", k=10)
+    for p in answer.passages:
+        for t in p.defined_terms:
+            assert t.start < t.end and p.text[t.start:t.end].lower().startswith(
+                t.term.lower()[:-1] if t.term.endswith("s") else t.term.lower())
+    listed = [(t.term, t.label) for p in answer.passages if p.citation.document_id == SMUGGLING
+              for t in p.defined_terms]
+    assert ("Smuggling of migrants", "Smuggling Protocol, Art. 3(a)") in listed, listed
+
+
+def test_a_passage_lists_only_its_own_instruments_terms(served):
+    answer = served.ask("Member State responsible for an application made by an applicant",
+                        k=10)
+    dublin = [p for p in answer.passages if p.citation.document_id == DUBLIN]
+    assert dublin
+    for p in dublin:
+        assert all(t.label.startswith("Regulation (EU) No 604/2013") for t in p.defined_terms)
+    assert any(t.term == "applicant" and t.label == "Regulation (EU) No 604/2013, Art. 2(c)"
+               for p in dublin for t in p.defined_terms)
