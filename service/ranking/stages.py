@@ -15,6 +15,7 @@ from index.stores.base import ChunkFilter
 from ingest.catalogue import Catalogue
 from ingest.errors import PolicyQAError
 from service.provisions import ProvisionReference
+from service.references import Reference
 
 if TYPE_CHECKING:
     from index.searcher import IndexSearcher  # the searcher loads the stores: for types only
@@ -76,7 +77,9 @@ class Citation:
 class Passage:
     """A ranked passage: `text` exactly as stored (offsets and `highlights` point into it) and
     `display_text`, the same text with column line breaks joined for reading (same length, so
-    the same offsets hold; see service/display.py)."""
+    the same offsets hold; see service/display.py). `references`: the indexed provisions its
+    text refers to ("referred to in paragraph 1", "section 1101(a)(42)"; service/references.py),
+    start/end offsets into `text`."""
 
     rank: int
     score: float
@@ -84,6 +87,7 @@ class Passage:
     highlights: list[tuple[int, int]]
     citation: Citation
     display_text: str = ""
+    references: list[Reference] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
