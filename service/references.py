@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from index.chunk_store import StoredChunk
 from ingest.catalogue import Catalogue
 from ingest.chunker import SECTION_SEPARATOR
-from service.labels import citation_label, provision_of, provision_start
+from service.labels import citation_label, provision_of, provision_start, quotes_other_acts
 from service.provisions import (
     USC_TITLE_FORM,
     ProvisionReference,
@@ -34,9 +34,16 @@ _PARAGRAPH = re.compile(r"\bparagraphs?\s+(\d{1,2})" + _SUBPATH + r"(?!\w|\.\d)"
 # "article 6, paragraph 1 (a)": the article's paragraph, as UN treaties write it.
 _ITS_PARAGRAPH = re.compile(r",\s*paragraph\s+(\d{1,2})((?:\s?\(\w{1,4}\))*)(?!\w)", re.I)
 # What names the instrument after a reference: "of this Protocol", "of the Refugee Convention".
-_OF = re.compile(r"\s*,?\s*of\s+(?P<phrase>[^,;:\n]{1,100})", re.I)
+_OF = re.compile(r"\s*,?\s*of\s+(?P<phrase>[^,;:]{1,100})", re.I)
+# An instrument's abbreviation right after the number: "Article 20(1) TFEU".
+_ACRONYM = re.compile(r"[ \t\n]+(?P<phrase>[A-Z]{2,}(?![\w(]))")
 _THIS = re.compile(r"(?:this|the\s+present|these)\b", re.I)
 _THIS_ARTICLE = re.compile(r"this\s+article\b", re.I)
+# "2010, c. 8, s. 33": a section of the Act a statute chapter citation names.
+_STATUTE_CHAPTER = re.compile(r"\bc\.\s*[\w-]+,\s*$")
+# An EU act's correlation table pairs the repealed act's articles with its own: which a number
+# names is the column's, which the text does not say.
+_CORRELATION = re.compile(r"\bcorrelation table\b", re.I)
 # How far above a provision's first chunk its heading line is looked for.
 HEADING_LOOKBACK = 2_000
 _USC_TITLE = re.compile(r"^(\d+)\s*U\.?\s*S\.?\s*C", re.I)
@@ -75,7 +82,7 @@ def find_reference_spans(text: str) -> list[ReferenceSpan]:
     heading line ("Article 21", "§ 1101. Definitions") is not a reference."""
     spans: list[ReferenceSpan] = []
     for m, reference in provision_matches(text):
-        if _is_heading(text, m):
+        if _is_heading(text, m) or _STATUTE_CHAPTER.search(text, max(0, m.start() - 30), m.start()):
             continue
         spans.extend(_provision_spans(text, m, reference))
     spans.extend(_paragraph_spans(text, spans))
@@ -119,10 +126,10 @@ def _provision_spans(text: str, m: re.Match[str], first: ProvisionReference
 def _instrument_after(text: str, end: int) -> str | None:
     """None: the passage's own instrument ("of this Protocol", or nothing said); else the words
     after "of" that name another ("the Refugee Convention")."""
-    of = _OF.match(text, end)
+    of = _OF.match(text, end) or _ACRONYM.match(text, end)
     if of is None or _THIS.match(of.group("phrase")):
         return None
-    return of.group("phrase").strip()
+    return " ".join(of.group("phrase").split())
 
 
 def _paragraph_spans(text: str, claimed: Sequence[ReferenceSpan]) -> list[ReferenceSpan]:
@@ -182,6 +189,8 @@ class ReferenceResolver:
     def resolve(self, chunk: StoredChunk) -> list[Reference]:
         """The references in the chunk's text that name an indexed provision; the others are
         left out."""
+        if quotes_other_acts(chunk.section) or any(_CORRELATION.search(p) for p in chunk.section):
+            return []
         out: list[Reference] = []
         for span in find_reference_spans(chunk.text):
             found = self._resolve(chunk, span)
@@ -222,7 +231,8 @@ class ReferenceResolver:
         """The one provision the reference names, as [(document, provision)]; [] when none or
         several equally likely do."""
         if instrument is not None:
-            groups = [named_documents(instrument, self.catalogue, self._indexed, True)]
+            groups = [[d for d in named_documents(instrument, self.catalogue, self._indexed, True)
+                       if self._names_first(d, instrument)]]
         elif ref.form == USC_TITLE_FORM:
             title = _USC_TITLE.match(ref.text)
             groups = [[d for d in sorted(self._indexed)
@@ -239,6 +249,16 @@ class ReferenceResolver:
             if found:
                 return _likeliest(found, chunk)
         return []
+
+    def _names_first(self, document_id: str, phrase: str) -> bool:
+        """Whether `phrase` starts with a name of the document: "the Refugee Convention, ...",
+        not "the Member State ... under the Refugee Convention"."""
+        entry = self.catalogue.by_file(document_id)
+        if entry is None:
+            return False
+        lowered = re.sub(r"^the\s+", "", phrase.lower())
+        names = (entry.title, *entry.short_names, *((entry.cite_as,) if entry.cite_as else ()))
+        return any(re.match(re.escape(name.lower()) + r"(?!\w)", lowered) for name in names)
 
     def provisions(self, document_id: str) -> list[_Provision]:
         """The document's provisions in order: each run of chunks whose deepest provision is the
