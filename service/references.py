@@ -246,8 +246,10 @@ class ReferenceResolver:
         for documents in groups:
             found = [(d, p) for d in documents for p in self.provisions(d)
                      if component_matches(p.section[-1:], ref)]
+            # "§ 1229a" is § 1229a where there is one, not § 1229 ("Article 1A" is in Article 1).
+            exact = [(d, p) for d, p in found if _heading_number(p) == ref.number.lower()]
             if found:
-                return _likeliest(found, chunk)
+                return _likeliest(exact or found, chunk)
         return []
 
     def _names_first(self, document_id: str, phrase: str) -> bool:
@@ -321,6 +323,11 @@ def printed_subdivision(text: str, subdivision: Sequence[str]) -> tuple[str, ...
         out.append(level)
         at = m.end()
     return tuple(out)
+
+
+def _heading_number(provision: _Provision) -> str:
+    heading = provision_of(provision.section)
+    return "" if heading is None else heading.number.lower()
 
 
 def _render(subdivision: Sequence[str]) -> str:
