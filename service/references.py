@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from index.chunk_store import StoredChunk
@@ -54,12 +54,13 @@ class Reference:
     """A provision a passage's text refers to: `text[start:end]` of the passage, the referenced
     provision's document, heading path (as citations show it) and canonical label."""
 
-    text: str
-    start: int
-    end: int
-    document_id: str
-    section: str
-    label: str
+    text: str = field(metadata={"description": "the reference as written in the passage"})
+    start: int = field(metadata={"description": "where it starts in the passage's text"})
+    end: int = field(metadata={"description": "where it ends in the passage's text"})
+    document_id: str = field(metadata={"description": "the referenced provision's document"})
+    section: str = field(metadata={"description": "its heading path, as citations show it"})
+    label: str = field(metadata={"description": "its canonical citation: 'Regulation (EU) No "
+                                                "604/2013, Art. 21(1)', '8 U.S.C. § 1101(a)(42)'"})
 
 
 @dataclass(frozen=True, slots=True)

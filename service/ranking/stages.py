@@ -87,7 +87,13 @@ class Passage:
     highlights: list[tuple[int, int]]
     citation: Citation
     display_text: str = ""
-    references: list[Reference] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list, metadata={"description": (
+        "the provisions the passage's text refers to that the index holds: 'subject to Article "
+        "17(2)', 'referred to in paragraph 1' (of the passage's own article), 'section "
+        "1101(a)(42) of this title', 'Article 28 of the Refugee Convention'; each with its "
+        "start/end offsets into `text` and the referenced provision's document_id, section "
+        "(heading path) and label (its canonical citation). References to provisions not in "
+        "the index are left out.")})
 
 
 @dataclass(frozen=True, slots=True)
