@@ -66,6 +66,12 @@ class Provision:
         return f"{self.kind} {self.number}".strip()
 
 
+def quotes_other_acts(section: Sequence[str]) -> bool:
+    """Whether the heading path is among an Act's related provisions or amendments not in
+    force, whose sections are those of amending Acts."""
+    return any(_NOT_OWN.match(p.strip()) for p in section)
+
+
 def provision_of(section: Sequence[str]) -> Provision | None:
     """The deepest provision the heading path names; None for front matter, preambles, chapter
     headings alone, and the quoted sections of other Acts."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ingest.catalogue import Catalogue
@@ -22,6 +23,7 @@ _REFERENCES: tuple[tuple[re.Pattern[str], str], ...] = (
      r"(?:s\.|section|§+)\s*{n}"),
 )
 _STATUTE_ONLY = (1, 2)  # the U.S. Code forms
+USC_TITLE_FORM = 1  # "8 U.S.C. 1158": names its title
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,8 @@ class ProvisionReference:
     component: re.Pattern[str]  # matches a heading path component naming that provision
     statute_only: bool  # "§ 1158" / "8 U.S.C." need no instrument name to be unambiguous
     subdivision: tuple[str, ...] = ()  # ("b", "1", "A") in "§ 1158(b)(1)(A)"; not matched on
+    form: int = 0  # which of the written forms: an article, a U.S.C. title, "§", a section
+    number: str = ""  # as written: "17", "1A", "1158", "159.3"
 
 
 def find_references(question: str) -> list[ProvisionReference]:
@@ -38,17 +42,29 @@ def find_references(question: str) -> list[ProvisionReference]:
     only; the subsection path is kept on the reference."""
     found: list[ProvisionReference] = []
     seen: set[str] = set()
-    for n, (pattern, component) in enumerate(_REFERENCES):
-        for m in pattern.finditer(question):
-            number = _number(m.group(1))
-            regex = component.format(n=number) + r"(?!\w|\.\d)"
-            if regex in seen:
-                continue
-            seen.add(regex)
-            subdivision = tuple(re.findall(r"\(([^)]*)\)", m.group(2) or ""))
-            found.append(ProvisionReference(m.group(0), re.compile(regex, re.I),
-                                            n in _STATUTE_ONLY, subdivision))
+    for _, reference in provision_matches(question):
+        if reference.component.pattern in seen:
+            continue
+        seen.add(reference.component.pattern)
+        found.append(reference)
     return found
+
+
+def provision_matches(text: str) -> Iterator[tuple[re.Match[str], ProvisionReference]]:
+    """Every provision reference written in `text`, with where it is, form by form (a reference
+    written "8 U.S.C. § 1158" is matched by two forms)."""
+    for form, (pattern, _) in enumerate(_REFERENCES):
+        for m in pattern.finditer(text):
+            yield m, provision_reference(form, m.group(0), m.group(1), m.group(2) or "")
+
+
+def provision_reference(form: int, text: str, number: str, path: str = "") -> ProvisionReference:
+    """The reference to provision `number` (with subsection `path`, "(b)(2)") in `form`: also
+    for each further number of a list ("Articles 8, 9 and 11") written in the first's form."""
+    regex = _REFERENCES[form][1].format(n=_number(number)) + r"(?!\w|\.\d)"
+    subdivision = tuple(re.findall(r"\(([^)]*)\)", path))
+    return ProvisionReference(text, re.compile(regex, re.I), form in _STATUTE_ONLY, subdivision,
+                              form, number)
 
 
 def _number(written: str) -> str:
@@ -60,14 +76,17 @@ def _number(written: str) -> str:
     return re.escape(written)
 
 
-def named_documents(question: str, catalogue: Catalogue, indexed: set[str]) -> list[str]:
-    """Indexed documents whose catalogue short names or title the question mentions."""
+def named_documents(question: str, catalogue: Catalogue, indexed: set[str],
+                    with_cite_as: bool = False) -> list[str]:
+    """Indexed documents whose catalogue short names or title the question mentions (or, with
+    `with_cite_as`, the name citations give them: "Regulation (EU) No 604/2013")."""
     lowered = question.lower()
     matched: list[str] = []
     for item in catalogue.instruments:
         if item.file not in indexed:
             continue
-        names = (item.title, *item.short_names)
+        names = (item.title, *item.short_names, *((item.cite_as,) if with_cite_as and item.cite_as
+                                                  else ()))
         if any(_mentions(lowered, name.lower()) for name in names if len(name) >= 3):
             matched.append(item.file)
     return matched

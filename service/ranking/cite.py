@@ -13,6 +13,7 @@ from service.highlights import highlight, idf_from_counts, terms
 from service.labels import citation_label, provision_of, provision_start
 from service.ranking.stages import Candidate, Citation, Passage, QueryContext, Stage, parameters
 from service.ranking.terms import defined_terms
+from service.references import ReferenceResolver
 
 if TYPE_CHECKING:
     from index.searcher import IndexSearcher  # the searcher loads the stores: for types only
@@ -31,6 +32,8 @@ class Cite(Stage):
 
     def __init__(self, highlights: int = HIGHLIGHTS) -> None:
         self.highlights = highlights
+        # Kept between requests: each document's provisions are read once per generation.
+        self._resolver: ReferenceResolver | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "highlights": self.highlights}
@@ -48,6 +51,7 @@ class Cite(Stage):
         idf = idf_from_counts(searcher.lexical.document_frequency, searcher.chunk_count)
         wanted = frozenset(terms(ctx.question))  # stemmed once for every passage
         definitions = defined_terms(searcher)
+        resolver = self.resolver(ctx)
         out: list[Candidate] = []
         for rank, c in enumerate(chosen, 1):
             chunk = c.chunk
@@ -61,8 +65,22 @@ class Cite(Stage):
             label = passage_label(searcher, chunk, cite_as[chunk.document_id])
             made = passage(rank, c.score, chunk, title, spans, short[chunk.document_id], label)
             uses = definitions.uses(chunk, cite_as[chunk.document_id], passage_label)
-            out.append(replace(c, passage=replace(made, defined_terms=uses)))
+            out.append(replace(c, passage=replace(made, defined_terms=uses,
+                                                  references=resolver.resolve(chunk))))
         return out
+
+    def resolver(self, ctx: QueryContext) -> ReferenceResolver:
+        """The reference resolver for the request's index and catalogue, made once for each."""
+        resolver = self._resolver
+        if resolver is None or resolver.searcher is not ctx.searcher \
+                or resolver.catalogue is not ctx.catalogue:
+            searcher, catalogue = ctx.searcher, ctx.catalogue
+            titles = {d.id: d.title for d in searcher.documents}
+            resolver = ReferenceResolver(
+                searcher, catalogue,
+                lambda document_id: _cite_as(catalogue, document_id, titles.get(document_id, "")))
+            self._resolver = resolver
+        return resolver
 
 
 def _short_title(catalogue: Catalogue, document_id: str, title: str) -> str:

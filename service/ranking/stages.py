@@ -15,6 +15,7 @@ from index.stores.base import ChunkFilter
 from ingest.catalogue import Catalogue
 from ingest.errors import PolicyQAError
 from service.provisions import ProvisionReference
+from service.references import Reference
 
 if TYPE_CHECKING:
     from index.searcher import IndexSearcher  # the searcher loads the stores: for types only
@@ -90,7 +91,9 @@ class Passage:
     """A ranked passage: `text` exactly as stored (offsets and `highlights` point into it) and
     `display_text`, the same text with column line breaks joined for reading (same length, so
     the same offsets hold; see service/display.py). `defined_terms`: the terms it uses that
-    its instrument defines, each once, in the order of their first use."""
+    its instrument defines, each once, in the order of their first use. `references`: the
+    indexed provisions its text refers to ("referred to in paragraph 1", "section
+    1101(a)(42)"; service/references.py), start/end offsets into `text`."""
 
     rank: int
     score: float
@@ -99,6 +102,13 @@ class Passage:
     citation: Citation
     display_text: str = ""
     defined_terms: list[DefinedTerm] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list, metadata={"description": (
+        "the provisions the passage's text refers to that the index holds: 'subject to Article "
+        "17(2)', 'referred to in paragraph 1' (of the passage's own article), 'section "
+        "1101(a)(42) of this title', 'Article 28 of the Refugee Convention'; each with its "
+        "start/end offsets into `text` and the referenced provision's document_id, section "
+        "(heading path) and label (its canonical citation). References to provisions not in "
+        "the index are left out.")})
 
 
 @dataclass(frozen=True, slots=True)

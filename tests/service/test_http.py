@@ -62,7 +62,11 @@ def test_refoulement_question_cites_article_33(client):
                                     "in_force_since", "last_amended"}
     assert top["citation"]["label"].startswith("Refugee Convention, Art. 33")
     assert set(top) == {"rank", "score", "text", "highlights", "citation", "display_text",
-                        "defined_terms"}
+                        "defined_terms", "references"}
+    for p in data["passages"]:
+        for r in p["references"]:
+            assert set(r) == {"text", "start", "end", "document_id", "section", "label"}
+            assert p["text"][r["start"]:r["end"]] == r["text"] and r["label"]
     assert len(top["display_text"]) == len(top["text"])
     booklet = [p for p in data["passages"]
                if p["citation"]["document_id"].endswith("unhcr.pdf")
@@ -295,6 +299,13 @@ def test_document_text_is_in_the_openapi_schema(client):
     assert set(model["properties"]) == {"id", "text", "pages"}
     assert set(schema["components"]["schemas"]["PageSpan"]["properties"]) == {
         "start", "end", "index", "label", "ocr"}
+
+
+def test_passage_references_are_documented(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "left out" in schemas["Passage"]["properties"]["references"]["description"]
+    assert set(schemas["Reference"]["properties"]) == {
+        "text", "start", "end", "document_id", "section", "label"}
 
 
 @pytest.mark.parametrize("path", [

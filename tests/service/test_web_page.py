@@ -213,6 +213,19 @@ AXE_JS = Path(os.environ.get("POLICYQA_AXE_JS")
               / "axe-core" / "axe.min.js")
 
 
+def _axe_violations(driver) -> list[str]:
+    driver.execute_script(AXE_JS.read_text(encoding="utf-8"))
+    result = driver.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', "
+        "'best-practice']}).then(function (r) { done(r); })"
+        ".catch(function (e) { done({error: String(e)}); });")
+    assert "error" not in result, result.get("error")
+    assert result["passes"], "axe ran no rule"
+    return [f"{v['id']} ({v['impact']}): {v['help']} at "
+            f"{[n['target'] for n in v['nodes'][:3]]}" for v in result["violations"]]
+
+
 def test_page_with_results_passes_the_axe_accessibility_rules(driver, live_server):
     if not AXE_JS.is_file():
         if os.environ.get("POLICYQA_REQUIRE_BROWSER"):
@@ -223,17 +236,7 @@ def test_page_with_results_passes_the_axe_accessibility_rules(driver, live_serve
     WebDriverWait(driver, 30).until(
         lambda d: d.find_elements(By.CSS_SELECTOR, "#results .passage"))
     _wait_done(driver)
-    driver.execute_script(AXE_JS.read_text(encoding="utf-8"))
-    result = driver.execute_async_script(
-        "var done = arguments[arguments.length - 1];"
-        "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', "
-        "'best-practice']}).then(function (r) { done(r); })"
-        ".catch(function (e) { done({error: String(e)}); });")
-    assert "error" not in result, result.get("error")
-    assert result["passes"], "axe ran no rule"
-    violations = [f"{v['id']} ({v['impact']}): {v['help']} at "
-                  f"{[n['target'] for n in v['nodes'][:3]]}" for v in result["violations"]]
-    assert violations == []
+    assert _axe_violations(driver) == []
     # Keyboard: the skip link is the first stop, and it leads to the results.
     driver.find_element(By.TAG_NAME, "body").send_keys("\t")
     focused = driver.switch_to.active_element
@@ -276,4 +279,28 @@ def test_citation_leads_with_the_short_title_reads_as_paragraphs_and_copies(driv
         "const done = arguments[arguments.length - 1];"
         "navigator.clipboard.readText().then(done, e => done('unreadable: ' + e));")
     assert pasted == expected
+    assert _console_errors(driver) == []
+
+
+def test_references_link_to_a_search_for_the_referenced_provision(driver, live_server):
+    _open_page(driver, live_server.base_url)
+    _ask(driver, "Which Member State is responsible for examining an application for "
+         "international protection lodged by an unaccompanied minor?")
+    WebDriverWait(driver, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#results .passage"))
+    _wait_done(driver)
+    links = driver.find_elements(By.CSS_SELECTOR, "#results .references a.reference")
+    assert links, "no passage shows the provisions it refers to"
+    link = links[0]
+    label = link.text
+    assert re.match(r"Regulation \(EU\) No 604/2013, Art\. \d+", label), label
+    assert "in the text" in link.get_attribute("title")
+    assert "q=Regulation" in link.get_attribute("href")
+    if AXE_JS.is_file():
+        assert _axe_violations(driver) == []  # the links among them too
+    link.click()
+    WebDriverWait(driver, 30).until(
+        lambda d: d.find_element(By.ID, "question").get_attribute("value") == label)
+    _wait_done(driver)
+    assert driver.find_elements(By.CSS_SELECTOR, "#results .passage")
     assert _console_errors(driver) == []

@@ -1,0 +1,191 @@
+"""Cross-references in passages: spans found in real sentences, resolved over a small real index."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.searcher import IndexSearcher
+from ingest.catalogue import catalogue_for
+from service.ranking.cite import Cite
+from service.ranking.pipeline import Pipeline
+from service.ranking.understand import understand
+from service.references import ReferenceResolver, find_reference_spans, printed_subdivision
+from tests.small.helpers import build
+from tests.support import copy_documents
+
+
+def _spans(text: str) -> list[tuple[str, str, tuple[str, ...], str | None]]:
+    return [(s.text, s.provision.number if s.provision else "", s.subdivision, s.instrument)
+            for s in find_reference_spans(text)]
+
+
+# Sentences copied from the corpus texts (as the readers extract them), with the references each
+# holds: (as written, provision number or "" for the passage's own article, paragraph path, the
+# words naming another instrument).
+SENTENCES = [
+    # 8 U.S.C. § 1158(c)
+    ("the alien was not in fact a refugee within the meaning of section 1101(a)(42) of this title "
+     "at the time of the alien’s admission",
+     [("section 1101(a)(42)", "1101", ("a", "42"), None)]),
+    # Dublin III, Art. 21(3)
+    ("3. In the cases referred to in paragraphs 1 and 2, the request\nthat charge be taken by "
+     "another Member State",
+     [("paragraphs 1", "", ("1",), None), ("2", "", ("2",), None)]),
+    # Dublin III, Art. 17(2)
+    ("where that other Member State is not responsible under the\ncriteria laid down in Articles "
+     "8 to 11 and 16. The persons",
+     [("Articles 8", "8", (), None), ("11", "11", (), None), ("16", "16", (), None)]),
+    # Dublin III, Art. 4(3)
+    ("a common leaflet ... containing at least the information\nreferred to in paragraph 1 of this "
+     "Article. This common\nleaflet", [("paragraph 1", "", ("1",), None)]),
+    # Dublin III, Recital (20)
+    ("the detention of applicants must be in\naccordance with Article 31 of the Geneva Convention.",
+     [("Article 31", "31", (), "the Geneva Convention.")]),
+    # Dublin III, Art. 2(a)
+    ("any person who is not a\ncitizen of the Union within the meaning of Article 20(1)\nTFEU and "
+     "who is not national", [("Article 20(1)", "20", ("1",), "TFEU")]),
+    # Smuggling Protocol, Art. 11(2)
+    ("the commission of the offence established in accordance with article 6, paragraph 1 (a), of "
+     "this Protocol.", [("article 6, paragraph 1 (a)", "6", ("1", "a"), None)]),
+    # European Convention on Mutual Assistance in Criminal Matters, Art. 15(4)
+    ("Requests provided for in paragraph 2 of Article 13 of this Convention shall be addressed",
+     [("paragraph 2 of Article 13", "13", ("2",), None)]),
+    # IRPA, s. 31.1
+    ("For the purposes of Article 28 of the Refugee Convention, a designated foreign national",
+     [("Article 28", "28", (), "the Refugee Convention")]),
+    # 8 U.S.C. § 1232(a)(5)(D): an INA section, then its U.S. Code form
+    ("placed in removal proceedings under section 240 of the Immigration and Nationality Act "
+     "( 8 U.S.C. 1229a );", [("section 240", "240", (),
+                               "the Immigration and Nationality Act ( 8 U.S.C. 1229a )"),
+                              ("8 U.S.C. 1229a", "1229a", (), None)]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SENTENCES)
+def test_spans_in_real_sentences(text, expected):
+    assert _spans(text) == expected
+    for span in find_reference_spans(text):
+        assert text[span.start:span.end] == span.text
+
+
+def test_headings_and_statute_chapters_are_not_references():
+    # Dublin III, the heading of Art. 21; IRPA's related provisions, citing an amending Act.
+    assert _spans("SECTION II\nProcedures for take charge requests\n\nArticle 21\nSubmitting a take "
+                  "charge request\n1. Where a Member State") == []
+    assert _spans("§ 1158. Asylum\n(a) Authority to apply for asylum") == []
+    assert _spans("— 2010, c. 8, s. 33, as amended by 2012, c. 17, s. 66\n") == []
+    assert _spans("Article 21 of Regulation\n(EU) No 604/2013") != []  # broken over a line
+
+
+def test_printed_subdivision_stops_at_a_paragraph_the_text_lacks():
+    text = "Article 21\nSubmitting a take charge request\n1. Where a Member State\n2. The"
+    assert printed_subdivision(text, ("2",)) == ("2",)
+    assert printed_subdivision(text, ("2", "a")) == ("2",)
+    assert printed_subdivision(text, ("9",)) == ()
+
+
+DOCUMENTS = [
+    "legislation/us/usc_title8_chapter12.md",
+    "pdf/eu_dublin_iii_regulation_604_2013_oj_l180.pdf",
+    "treaties/smuggling_of_migrants_protocol_2000.md",
+    "treaties/refugee_convention_1951.md",
+    "legislation/canada/ca_irpa_I-2.5.xml",
+]
+
+
+@pytest.fixture(scope="module")
+def index(shared_corpus, tmp_path_factory, small_embedder):
+    missing = [d for d in DOCUMENTS if not (shared_corpus / d).is_file()]
+    if missing:
+        pytest.skip(f"shared corpus lacks {', '.join(missing)}")
+    root = tmp_path_factory.mktemp("references")
+    corpus = copy_documents(shared_corpus, root / "corpus", DOCUMENTS)
+    build(root / "index", corpus, small_embedder)
+    catalogue = catalogue_for(corpus)
+    searcher = IndexSearcher.open(root / "index", small_embedder)
+    try:
+        yield searcher, catalogue
+    finally:
+        searcher.close()
+
+
+@pytest.fixture(scope="module")
+def resolver(index):
+    searcher, catalogue = index
+    return ReferenceResolver(searcher, catalogue,
+                             lambda d: catalogue.by_file(d).citation_name)
+
+
+def _references(index, resolver, document: str, holding: str, section: str = ""):
+    searcher, _ = index
+    chunks = [c for c in searcher.chunks.document_chunks(document)
+              if holding in c.text and section in c.section_label]
+    assert chunks, f"no chunk of {document} holds {holding!r} under {section!r}"
+    chunk = chunks[0]
+    at = chunk.text.index(holding)
+    return [r for r in resolver.resolve(chunk) if at <= r.start < at + len(holding)], chunk
+
+
+# (document, a phrase of one chunk's text, the chunk's section holds, the references in the
+# phrase as (text, label, the referenced section's last component)), each checked by hand.
+CASES = [
+    ("legislation/us/usc_title8_chapter12.md",
+     "is a refugee within the meaning of section 1101(a)(42)(A) of this title", "§ 1158",
+     [("section 1101(a)(42)(A)", "8 U.S.C. § 1101(a)(42)(A)", "§ 1101. Definitions")]),
+    ("pdf/eu_dublin_iii_regulation_604_2013_oj_l180.pdf",
+     "referred to in paragraphs 1 and 2", "Article 21",
+     [("paragraphs 1", "Regulation (EU) No 604/2013, Art. 21(1)",
+       "Article 21 Submitting a take charge request"),
+      ("2", "Regulation (EU) No 604/2013, Art. 21(2)",
+       "Article 21 Submitting a take charge request")]),
+    ("pdf/eu_dublin_iii_regulation_604_2013_oj_l180.pdf",
+     "in accordance with the provisions of Article 21(2)", "Article 22",
+     [("Article 21(2)", "Regulation (EU) No 604/2013, Art. 21(2)",
+       "Article 21 Submitting a take charge request")]),
+    ("treaties/smuggling_of_migrants_protocol_2000.md",
+     "conduct set forth in article 6 of this Protocol", "Article 5",
+     [("article 6", "Smuggling Protocol, Art. 6", "Article 6 – Criminalization")]),
+    ("legislation/canada/ca_irpa_I-2.5.xml",
+     "For the purposes of Article 28 of the Refugee Convention", "s. 31.1",
+     [("Article 28", "Refugee Convention, Art. 28", "Article 28 – Travel Documents")]),
+    # INA § 240 is printed as 8 U.S.C. § 1229a, which is what the index holds.
+    ("legislation/us/usc_title8_chapter12.md",
+     "under section 240 of the Immigration and Nationality Act ( 8 U.S.C. 1229a )", "",
+     [("8 U.S.C. 1229a", "8 U.S.C. § 1229a", "§ 1229a. Removal proceedings")]),
+    # Not indexed: § 1641 is in chapter 14, the Geneva Convention no catalogue name, the TFEU and
+    # the Convention against Torture not in this index.
+    ("legislation/us/usc_title8_chapter12.md",
+     "is a qualified alien described in section 1641(c) of this title", "", []),
+    ("pdf/eu_dublin_iii_regulation_604_2013_oj_l180.pdf",
+     "Article 31 of the Geneva Convention", "Recital", []),
+    ("pdf/eu_dublin_iii_regulation_604_2013_oj_l180.pdf",
+     "within the meaning of Article 20(1)\nTFEU", "Article 2", []),
+]
+
+
+@pytest.mark.parametrize(("document", "holding", "section", "expected"), CASES)
+def test_resolved_references(index, resolver, document, holding, section, expected):
+    found, chunk = _references(index, resolver, document, holding, section)
+    assert [(r.text, r.label, r.section.split(" > ")[-1]) for r in found] == expected
+    for r in found:
+        assert chunk.text[r.start:r.end] == r.text
+
+
+def test_article_3_of_the_convention_against_torture_is_left_out(index, resolver):
+    found, _ = _references(index, resolver, "legislation/canada/ca_irpa_I-2.5.xml",
+                           "comply with Article 33 of the Refugee Convention and Article 3 of the "
+                           "Convention Against Torture")
+    assert [r.label for r in found] == ["Refugee Convention, Art. 33"]
+
+
+def test_cite_stage_fills_references(index):
+    searcher, catalogue = index
+    ctx = understand("Who bears the burden of proof that the applicant is a refugee?", searcher,
+                     catalogue, k=3)
+    passages = Pipeline.default().passages(ctx)
+    assert passages and any(p.references for p in passages)
+    for p in passages:
+        for r in p.references:
+            assert p.text[r.start:r.end] == r.text and r.label
+    stage = Cite()
+    assert stage.resolver(ctx) is stage.resolver(ctx)  # kept between requests on one index
