@@ -111,7 +111,7 @@ def table(header: dict, rows: dict[str, dict], modes: list[str]) -> str:
              f"average {header['load_average'][0]} -> {header['load_average'][1]}", "",
              "| model | mode | " + " | ".join(SHOWN) + " | build s | chunks (truncated) "
              "| ask p50 ms |", "|---" * (len(SHOWN) + 5) + "|"]
-    for model, row in rows.items():
+    for row in rows.values():
         for mode in modes:
             lines.append(f"| {row['model']} | {mode} | "
                          + " | ".join(f"{row[mode][m]:.3f}" for m in SHOWN)
@@ -121,7 +121,7 @@ def table(header: dict, rows: dict[str, dict], modes: list[str]) -> str:
     if tags:
         lines += ["", "| model | mode | question kind | n | recall@5 | recall@10 | mrr@10 |",
                   "|---|---|---|---|---|---|---|"]
-        for model, row in rows.items():
+        for row in rows.values():
             for mode in modes:
                 for tag in tags:
                     v = row[mode]["by_tag"].get(tag)
