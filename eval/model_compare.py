@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", default=["minilm", "mpnet"])
     parser.add_argument("--set", type=Path, default=TREATY_SET, help="a PolicyQA JSONL set")
     parser.add_argument("--corpus", type=Path, default=SHARED_CORPUS)
+    parser.add_argument("--gate-subset", action="store_true", help="only the CI gate's 10 "
+                        "documents (copied from --corpus) and the set's questions over them: "
+                        "about a sixth of the full corpus's embedding time")
     parser.add_argument("--modes", nargs="+", default=["hybrid", "dense"])
     parser.add_argument("--rounds", type=int, default=2, help="latency passes over the set")
     parser.add_argument("--out", type=Path, default=Path("/tmp/model-compare"),
@@ -75,13 +78,19 @@ def main(argv: list[str] | None = None) -> int:
     eval_set = load_set(args.set)
     if eval_set.kind != POLICYQA:
         parser.error("--set must be a PolicyQA JSONL set (BEIR: policyqa eval run --model)")
+    corpus = args.corpus
+    if args.gate_subset:
+        from eval.gate import copy_subset, gate_set
+
+        eval_set = gate_set(args.set)
+        corpus = copy_subset(args.corpus, args.out / "gate-corpus")
     load_before = os.getloadavg()[0]
     engines, rows = {}, {}
     for model in args.models:
         index_dir = args.out / model.replace("/", "_") / "index"
         if index_dir.exists():
             parser.error(f"{index_dir} exists: the build is timed afresh; remove it first")
-        engines[model], rows[model] = build(model, args.corpus, index_dir)
+        engines[model], rows[model] = build(model, corpus, index_dir)
     for model, engine in engines.items():
         retriever = EngineRetriever(engine)
         judge = make_judge(eval_set, retriever)
@@ -96,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         for model, p50 in ask_latency(engines, questions, mode, args.rounds).items():
             rows[model][f"ask_p50_ms_{mode}"] = p50
 
-    header = {"set": str(args.set), "corpus": str(args.corpus), "questions": len(questions),
+    header = {"set": eval_set.name, "corpus": str(corpus), "questions": len(questions),
               "date": time.strftime("%Y-%m-%d %H:%M"), "cores": len(os.sched_getaffinity(0)),
               "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
               "command": "python -m eval.model_compare " + " ".join(argv or sys.argv[1:])}
