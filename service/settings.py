@@ -33,8 +33,10 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = Field(Path("corpus"), description="folder of documents to index")
     index_dir: Path = Field(Path(".policyqa"), description="where index generations live")
-    model: str = Field("default", description="sentence-transformers model name or folder; "
-                       "'default' is all-MiniLM-L6-v2 from its installed package")
+    model: str = Field("default", description="embedding model: 'default' (index/models.py "
+                       "DEFAULT_MODEL), 'mpnet' / 'all-mpnet-base-v2' (from its five part "
+                       "packages), 'minilm' / 'all-MiniLM-L6-v2' (from its package), a "
+                       "sentence-transformers model folder, or a name in the local HF cache")
     model_sha256: str | None = Field(None, description="expected sha256 of model.safetensors")
     # onnx-int8 is the default: SciFact nDCG@10 and the treaty set's recall@5 stay within 0.01
     # of torch fp32, at about twice the passages/s and several times faster queries.

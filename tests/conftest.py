@@ -40,8 +40,9 @@ def shared_corpus() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The real default embedder, as the service loads it (all-MiniLM-L6-v2 from its package,
-    hash-checked, ONNX int8 unless POLICYQA_EMBEDDER_BACKEND says otherwise), loaded once."""
+    """The real default embedder, as the service loads it (index/models.py DEFAULT_MODEL,
+    all-MiniLM-L6-v2 from its package, hash-checked, ONNX int8 unless
+    POLICYQA_EMBEDDER_BACKEND says otherwise), loaded once."""
     from service.engine import load_embedder
     from service.settings import load_settings
 

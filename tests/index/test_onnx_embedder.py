@@ -1,4 +1,6 @@
-"""The ONNX embedder against the torch one on real texts: agreement, counting, and its export cache."""
+"""The ONNX embedder against the torch one on real texts: agreement, counting, and its export cache.
+
+On all-MiniLM-L6-v2 whatever the default model (tests/index/test_mpnet.py has all-mpnet-base-v2)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from ingest.pipeline import SourceFile, load_document, read_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 DOCUMENTS = ["treaties/untoc_2000.md", "treaties/iccpr_1966.md"]
+MODEL = "minilm"
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +37,17 @@ def torch_embedder():
     """The sentence-transformers (torch fp32) embedder: the reference the ONNX ones must match."""
     from index.embedder import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder()
+    return SentenceTransformerEmbedder(MODEL)
 
 
 @pytest.fixture(scope="module")
 def fp32(cache_dir) -> OnnxEmbedder:
-    return OnnxEmbedder(quantized=False)
+    return OnnxEmbedder(MODEL, quantized=False)
 
 
 @pytest.fixture(scope="module")
 def int8(cache_dir) -> OnnxEmbedder:
-    return OnnxEmbedder(quantized=True)
+    return OnnxEmbedder(MODEL, quantized=True)
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +124,7 @@ def test_second_construction_reuses_the_cache(int8, cache_dir, monkeypatch):
 
     monkeypatch.setattr(onnx_embedder, "_export_fp32", no_export)
     monkeypatch.setattr(onnx_embedder, "_quantize", no_export)
-    again = OnnxEmbedder(quantized=True)
+    again = OnnxEmbedder(MODEL, quantized=True)
     assert again.onnx_path == int8.onnx_path
     assert {f: f.stat().st_mtime_ns for f in files} == before
     assert not list(cache_dir.glob("onnx/*/.tmp-*"))
@@ -136,12 +139,12 @@ def test_corrupted_or_unfinished_cache_is_exported_again(int8, cache_dir, questi
         byte = f.read(1)
         f.seek(-1, os.SEEK_CUR)
         f.write(bytes([byte[0] ^ 0xFF]))
-    rebuilt = OnnxEmbedder(quantized=True)
+    rebuilt = OnnxEmbedder(MODEL, quantized=True)
     assert onnx_embedder.sha256_file(path) == json.loads(record.read_text())["onnx_sha256"]
     assert np.allclose(rebuilt.encode(questions[:3]), int8.encode(questions[:3]), atol=1e-6)
 
     record.unlink()  # killed after the model was renamed into place, before its record
-    OnnxEmbedder(quantized=True)
+    OnnxEmbedder(MODEL, quantized=True)
     assert json.loads(record.read_text())["onnx_sha256"] == good
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from index.embedder import DEFAULT_MODEL
 from service.cli import main
 from tests.support import REPO, copy_documents
 
@@ -47,7 +48,7 @@ def test_status_reports_the_index(built):
     result = policyqa("index", "status", "--json", "--index-dir", str(index_dir))
     status = json.loads(result.stdout)
     assert status["generation"] == 1 and status["documents"] == 2
-    assert status["model"] == "sentence-transformers/all-MiniLM-L6-v2+onnx-int8"  # the default
+    assert status["model"] == DEFAULT_MODEL + "+onnx-int8"  # the default
     assert status["truncated_chunks"] == 0
     assert [s["path"] for s in status["skipped"]] == ["broken.pdf"]
     human = policyqa("index", "status", "--index-dir", str(index_dir)).stdout
