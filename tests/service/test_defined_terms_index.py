@@ -12,8 +12,7 @@ from service.ranking.cite import passage_label
 from service.ranking.pipeline import Pipeline
 from service.ranking.terms import defined_terms
 from service.ranking.understand import understand
-from tests.small.helpers import build, engine
-from tests.support import copy_documents
+from tests.small.helpers import engine, real_documents_index
 
 SMUGGLING = "treaties/smuggling_of_migrants_protocol_2000.md"
 TRAFFICKING = "treaties/palermo_trafficking_protocol_2000.md"
@@ -25,13 +24,8 @@ DOCUMENTS = [SMUGGLING, TRAFFICKING, DUBLIN, USC, IRPA]
 
 @pytest.fixture(scope="module")
 def built(shared_corpus, tmp_path_factory, small_embedder):
-    root = tmp_path_factory.mktemp("terms")
-    missing = [d for d in DOCUMENTS if not (shared_corpus / d).is_file()]
-    if missing:
-        pytest.skip(f"shared corpus lacks {', '.join(missing)}")
-    corpus = copy_documents(shared_corpus, root / "corpus", DOCUMENTS)
-    build(root / "index", corpus, small_embedder)
-    return root / "index", corpus
+    return real_documents_index(shared_corpus, tmp_path_factory.mktemp("terms"), DOCUMENTS,
+                                small_embedder)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,7 @@ import pytest
 from index.searcher import IndexSearcher
 from ingest.catalogue import catalogue_for
 from service.ranking.cite import passage_label
-from tests.small.helpers import build, engine
-from tests.support import copy_documents
+from tests.small.helpers import engine, real_documents_index
 
 DOCUMENTS = [
     "treaties/refugee_convention_1951.md",
@@ -20,13 +19,8 @@ DOCUMENTS = [
 
 @pytest.fixture(scope="module")
 def built(shared_corpus, tmp_path_factory, small_embedder):
-    root = tmp_path_factory.mktemp("labels")
-    missing = [d for d in DOCUMENTS if not (shared_corpus / d).is_file()]
-    if missing:
-        pytest.skip(f"shared corpus lacks {', '.join(missing)}")
-    corpus = copy_documents(shared_corpus, root / "corpus", DOCUMENTS)
-    build(root / "index", corpus, small_embedder)
-    return root / "index", corpus
+    return real_documents_index(shared_corpus, tmp_path_factory.mktemp("labels"), DOCUMENTS,
+                                small_embedder)
 
 
 @pytest.fixture(scope="module")

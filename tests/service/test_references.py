@@ -10,8 +10,7 @@ from service.ranking.cite import Cite
 from service.ranking.pipeline import Pipeline
 from service.ranking.understand import understand
 from service.references import ReferenceResolver, find_reference_spans, printed_subdivision
-from tests.small.helpers import build
-from tests.support import copy_documents
+from tests.small.helpers import real_documents_index
 
 
 def _spans(text: str) -> list[tuple[str, str, tuple[str, ...], str | None]]:
@@ -95,14 +94,10 @@ DOCUMENTS = [
 
 @pytest.fixture(scope="module")
 def index(shared_corpus, tmp_path_factory, small_embedder):
-    missing = [d for d in DOCUMENTS if not (shared_corpus / d).is_file()]
-    if missing:
-        pytest.skip(f"shared corpus lacks {', '.join(missing)}")
-    root = tmp_path_factory.mktemp("references")
-    corpus = copy_documents(shared_corpus, root / "corpus", DOCUMENTS)
-    build(root / "index", corpus, small_embedder)
+    index_dir, corpus = real_documents_index(shared_corpus, tmp_path_factory.mktemp("references"),
+                                             DOCUMENTS, small_embedder)
     catalogue = catalogue_for(corpus)
-    searcher = IndexSearcher.open(root / "index", small_embedder)
+    searcher = IndexSearcher.open(index_dir, small_embedder)
     try:
         yield searcher, catalogue
     finally:

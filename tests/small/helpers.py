@@ -57,3 +57,19 @@ def ranked(answer: Answer) -> list[tuple[str, str, int, int]]:
 def current_name(index_dir: Path) -> str:
     """The live generation's folder name, as the CURRENT pointer file holds it."""
     return (index_dir / "CURRENT").read_text().strip()
+
+
+def real_documents_index(shared_corpus: Path, root: Path, documents: list[str],
+                         embedder: Embedder) -> tuple[Path, Path]:
+    """An index over copies of a few reference-corpus documents (skipped, with the reason,
+    when the corpus lacks one): (index folder, corpus folder) under `root`."""
+    import pytest
+
+    from tests.support import copy_documents
+
+    missing = [d for d in documents if not (shared_corpus / d).is_file()]
+    if missing:
+        pytest.skip(f"shared corpus lacks {', '.join(missing)}")
+    corpus = copy_documents(shared_corpus, root / "corpus", documents)
+    build(root / "index", corpus, embedder)
+    return root / "index", corpus

@@ -189,11 +189,11 @@ def _missing_label_warnings(labels: list[str | None]) -> list[str]:
         return []
     if len(missing) == 1:
         return [f"no printed page number on PDF page {missing[0]}: its page label is left empty"]
-    return [f"no printed page number on PDF pages {_ranges(missing)}: their page labels are "
+    return [f"no printed page number on PDF pages {page_ranges(missing)}: their page labels are "
             "left empty"]
 
 
-def _ranges(numbers: list[int]) -> str:
+def page_ranges(numbers: list[int]) -> str:
     """ "1-3, 7, 9-10" for [1, 2, 3, 7, 9, 10]."""
     runs: list[list[int]] = []
     for n in numbers:

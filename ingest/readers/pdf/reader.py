@@ -16,7 +16,7 @@ from ingest.readers.pdf.extract import (
     quiet_pypdf,
     scrambled,
 )
-from ingest.readers.pdf.labels import page_labels
+from ingest.readers.pdf.labels import page_labels, page_ranges
 from ingest.readers.pdf.normalize import WORD_BREAK_SOFT, join_lines, normalize_lines, vocabulary
 from ingest.readers.pdf.ocr_pages import ocr_pages
 from ingest.readers.pdf.running_heads import strip_running_heads
@@ -124,11 +124,4 @@ def _ocr_where_needed(path: Path, pages: list[list[str]], tesseract: Tesseract,
 
 def _page_list(numbers: list[int]) -> str:
     """'page 4' or 'pages 1, 3-5, 9': sorted page numbers with runs collapsed."""
-    runs: list[list[int]] = []
-    for n in numbers:
-        if runs and n == runs[-1][-1] + 1:
-            runs[-1].append(n)
-        else:
-            runs.append([n])
-    parts = [str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs]
-    return f"page{'s' * (len(numbers) != 1)} {', '.join(parts)}"
+    return f"page{'s' * (len(numbers) != 1)} {page_ranges(numbers)}"
