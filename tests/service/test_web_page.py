@@ -304,3 +304,23 @@ def test_references_link_to_a_search_for_the_referenced_provision(driver, live_s
     _wait_done(driver)
     assert driver.find_elements(By.CSS_SELECTOR, "#results .passage")
     assert _console_errors(driver) == []
+
+
+def test_citation_shows_its_label_and_what_the_source_says_of_its_force(driver, live_server):
+    _open_page(driver, live_server.base_url.rstrip("/"))
+    _ask(driver, "When must the Minister refuse to make a surrender order under the "
+         "Extradition Act?")
+    WebDriverWait(driver, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#results .passage"))
+    _wait_done(driver)
+    act = [p for p in driver.find_elements(By.CSS_SELECTOR, "#results .passage")
+           if "ca_extradition_act" in p.find_element(By.CSS_SELECTOR, ".document-id").text]
+    assert act, "no Extradition Act passage for an Extradition Act question"
+    label = act[0].find_element(By.CSS_SELECTOR, ".citation .label").text
+    assert re.fullmatch(r"Cite as: Extradition Act, s\. \d+(\.\d+)?(\([0-9a-z.]+\))*", label), \
+        label
+    # Justice Canada XML says the Act is in force and when it was last amended.
+    force = act[0].find_element(By.CSS_SELECTOR, ".citation .in-force").text
+    assert force.startswith("In force") and force.endswith("act last amended 2005-07-19")
+    assert not driver.find_elements(By.CSS_SELECTOR, ".citation .not-in-force")
+    assert _console_errors(driver) == []
