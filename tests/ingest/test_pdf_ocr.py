@@ -82,13 +82,19 @@ def test_an_unchanged_file_is_never_read_by_tesseract_twice(tesseract: Path,
     assert not list((tmp_path / "cache" / "ocr").glob("*/*.partial"))
 
 
-def test_pages_with_a_text_layer_are_not_ocr_read(tesseract: Path, tmp_path: Path) -> None:
+def _mixed_pdf(tmp_path: Path) -> Path:
+    """A PDF of a text page, then a scanned page (Article 1 of SCAN)."""
     writer = pypdf.PdfWriter()
     writer.append(_text_page_pdf(["Preamble of the Convention on Harbour Lights."]))
     writer.append(str(image_pdf(tmp_path / "scan.pdf", SCAN[:1])))
     path = tmp_path / "mixed.pdf"
     with path.open("wb") as f:
         writer.write(f)
+    return path
+
+
+def test_pages_with_a_text_layer_are_not_ocr_read(tesseract: Path, tmp_path: Path) -> None:
+    path = _mixed_pdf(tmp_path)
     parsed = PdfReader(OcrSettings(tesseract_cmd=str(tesseract))).read(path)
     assert _page_of(parsed, "Convention on Harbour Lights") == 1
     assert _page_of(parsed, "passing of each cormorant") == 2
@@ -97,12 +103,7 @@ def test_pages_with_a_text_layer_are_not_ocr_read(tesseract: Path, tmp_path: Pat
 
 
 def test_without_tesseract_image_pages_are_skipped_with_the_reason(tmp_path: Path) -> None:
-    writer = pypdf.PdfWriter()
-    writer.append(_text_page_pdf(["Preamble of the Convention on Harbour Lights."]))
-    writer.append(str(image_pdf(tmp_path / "scan.pdf", SCAN[:1])))
-    path = tmp_path / "mixed.pdf"
-    with path.open("wb") as f:
-        writer.write(f)
+    path = _mixed_pdf(tmp_path)
     absent = OcrSettings(tesseract_cmd=str(tmp_path / "no-such-tesseract"))
     parsed = PdfReader(absent).read(path)
     assert "Harbour Lights" in parsed.text and not any(p.ocr for p in parsed.pages)
@@ -169,12 +170,7 @@ def test_a_file_pdfium_cannot_open_keeps_its_text_layer(tesseract: Path, tmp_pat
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise pypdfium2.PdfiumError("Failed to load document")
 
-    writer = pypdf.PdfWriter()
-    writer.append(_text_page_pdf(["Preamble of the Convention on Harbour Lights."]))
-    writer.append(str(image_pdf(tmp_path / "scan.pdf", SCAN[:1])))
-    path = tmp_path / "mixed.pdf"
-    with path.open("wb") as f:
-        writer.write(f)
+    path = _mixed_pdf(tmp_path)
     monkeypatch.setattr(pypdfium2, "PdfDocument", refuse)
     parsed = PdfReader(OcrSettings(tesseract_cmd=str(tesseract))).read(path)
     assert "Harbour Lights" in parsed.text
