@@ -15,10 +15,12 @@ from service.ranking.boost import Boost
 from service.ranking.budget import Budget
 from service.ranking.candidates import Candidates
 from service.ranking.cite import Cite
+from service.ranking.compare import Compare
 from service.ranking.defaults import DEFAULT_RANKING_STAGES
 from service.ranking.define import Define
 from service.ranking.diversify import Diversify
 from service.ranking.fuse import Fuse
+from service.ranking.rescore import Rescore
 from service.ranking.stages import Candidate, Passage, QueryContext, Stage, StageError
 from service.ranking.understand import understand
 
@@ -28,9 +30,11 @@ if TYPE_CHECKING:
 STAGES: dict[str, type[Stage]] = {stage.name: stage for stage in (
     Candidates,
     Fuse,
+    Compare,
     Boost,
     Define,
     Diversify,
+    Rescore,
     Budget,
     Cite,
 )}

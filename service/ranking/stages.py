@@ -168,6 +168,16 @@ class QueryContext:
     def bm25_scores(self) -> np.ndarray:
         return self.searcher.lexical.scores(self.question)
 
+    def narrowed(self, where: ChunkFilter | None) -> QueryContext:
+        """The same request over `where`, naming nothing, sharing what is computed so far (the
+        query vector, the BM25 scores, the chunks read)."""
+        sub = replace(self, where=where, named=(), references=(), provision_chunk_ids=())
+        for computed in ("vector", "bm25_scores"):
+            if computed in self.__dict__:
+                sub.__dict__[computed] = self.__dict__[computed]
+        sub._chunks = self._chunks
+        return sub
+
     def in_force_only(self, chunk_ids: Iterable[int]) -> list[int]:
         """`chunk_ids` (in order) whose in-force status the request admits."""
         chunk_ids = list(chunk_ids)
