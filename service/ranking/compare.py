@@ -32,12 +32,19 @@ JURISDICTION_NAMES: dict[str, tuple[str, ...]] = {
     "council-of-europe": ("Council of Europe",),
 }
 
+# A question that names two instruments or countries need not compare them ("can someone who
+# travelled through the United States claim asylum in Canada?"): the stage acts on questions
+# that ask for a comparison in so many words.
+COMPARISON = re.compile(r"\b(compar\w*|contrast\w*|versus|vs\.?|differ\w*|similar\w*|each|both|"
+                        r"how\s+do(?:es)?\b[^?]*\band\b)", re.I)
+
 STEP = 1e-6  # successive placed candidates score this much less than the one before
 
 
 class Compare(Stage):
     """The first `ctx.depth` places dealt in turn from each named group's own ranking (its
-    best not yet placed), when the question names two groups or more; else nothing changes."""
+    best not yet placed), when the question asks for a comparison and names two groups or
+    more; else nothing changes."""
 
     name = "compare"
 
@@ -52,7 +59,7 @@ class Compare(Stage):
         return cls(**parameters(cls.name, data, {"depth": DEPTH}))
 
     def run(self, ctx: QueryContext, candidates: list[Candidate]) -> list[Candidate]:
-        groups = compared_groups(ctx)
+        groups = compared_groups(ctx) if COMPARISON.search(ctx.question) else []
         if len(groups) < 2:
             return candidates
         retrieve = Candidates(self.depth)

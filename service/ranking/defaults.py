@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 # Today's ranking, stage by stage (service/ranking/): rerank and diversify slots left empty;
-# define after boost, so a definition asked for comes before the rest of its provision.
-DEFAULT_RANKING_STAGES: tuple[str, ...] = ("candidates", "fuse", "boost", "define", "budget",
-                                           "cite")
+# compare before boost, so a provision a comparison names still comes first; define after
+# boost, so a definition asked for comes before the rest of its provision.
+DEFAULT_RANKING_STAGES: tuple[str, ...] = ("candidates", "fuse", "compare", "boost", "define",
+                                           "budget", "cite")

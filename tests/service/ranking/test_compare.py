@@ -64,3 +64,10 @@ def test_one_group_changes_nothing(context):
     ctx = context("collective expulsion of aliens in Protocol No. 4", k=3)
     before = fuse(Candidates().run(ctx, []))
     assert Compare().run(ctx, before) == before
+
+
+def test_naming_two_without_asking_to_compare_changes_nothing(context):
+    ctx = context("Can an alien expelled under Protocol No. 4 be removed under U.S. law?", k=3)
+    assert len(compared_groups(ctx)) == 2
+    before = fuse(Candidates().run(ctx, []))
+    assert Compare().run(ctx, before) == before
