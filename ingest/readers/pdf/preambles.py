@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from ingest.readers.pdf.headings import LEVELS, PREAMBLE, PREAMBLE_LINE, Heading, parse_heading
+
 # How a headless preamble opens: the parties, named before their considerations. Matched
 # case-insensitively, since booklets set these words in small capitals that text extraction
 # returns in mixed case ("The GovernmenTs siGnaTory hereto").
