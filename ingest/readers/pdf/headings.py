@@ -1,4 +1,4 @@
-"""Structural headings of PDF text (Part, Chapter, Section, Article, Annex, Preamble) and the paths they open."""
+"""Structural headings of PDF text (Part, Chapter, Section, Article, Annex, Preamble) and their paths."""
 
 from __future__ import annotations
 
