@@ -38,6 +38,8 @@ _CA_PARAGRAPH = re.compile(r"^[a-z](?:\.\d+)?$")  # "(a)", "(h.2)"
 _UPPER = re.compile(r"^[A-Z]$")
 _DIGITS = re.compile(r"^\d+(?:\.\d+)?$")
 _ROMAN = re.compile(r"^[ivxl]+$")
+# How each kind of section numbers its subsections, paragraphs and subparagraphs.
+_LEVELS = {"§": (_LOWER, _DIGITS, _UPPER), "s.": (_DIGITS, _CA_PARAGRAPH, _ROMAN)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,32 +95,27 @@ def relative_path(kind: str, level: str, path: tuple[str, ...], below: Sequence[
     `path` the reference's word and levels ("paragraph", ("2",)); `below`: the
     markers of the heading path under the section; `paragraph_above`: for the U.S. Code, the
     number of the last paragraph line above the reference in its subsection."""
+    patterns = _LEVELS.get(kind)
+    if patterns is None:
+        return None
+    subsection_form, paragraph_form, subparagraph_form = patterns
     first = path[0]
+    # Written from the subsection down: "subsection (b)(1)", Canada's "paragraph (1)(b)".
+    if subsection_form.match(first) and (level == "subsection" or kind == "s."):
+        return path
+    form = {"paragraph": paragraph_form, "subparagraph": subparagraph_form}.get(level)
+    if form is None or not form.match(first):
+        return None
+    subsection = below[0] if below and subsection_form.match(below[0]) else None
+    if subsection is None:
+        return None
+    if level == "paragraph":
+        return (subsection, *path)
     if kind == "§":
-        if level == "subsection":
-            return path if _LOWER.match(first) else None
-        subsection = below[0] if below and _LOWER.match(below[0]) else None
-        if subsection is None:
-            return None
-        if level == "paragraph":
-            return (subsection, *path) if _DIGITS.match(first) else None
-        if paragraph_above is None or not _UPPER.match(first):
-            return None
-        return (subsection, paragraph_above, *path)
-    if kind == "s.":
-        if level == "subsection" or _DIGITS.match(first):
-            # "subsection (2)", "paragraph (1)(b)": the subsection is written out.
-            return path if _DIGITS.match(first) else None
-        subsection = below[0] if below and _DIGITS.match(below[0]) else None
-        if subsection is None:
-            return None
-        if level == "paragraph":
-            return (subsection, *path) if _CA_PARAGRAPH.match(first) else None
-        paragraph = below[1] if len(below) > 1 and _CA_PARAGRAPH.match(below[1]) else None
-        if paragraph is None or not _ROMAN.match(first):
-            return None
-        return (subsection, paragraph, *path)
-    return None
+        paragraph = paragraph_above
+    else:
+        paragraph = below[1] if len(below) > 1 and paragraph_form.match(below[1]) else None
+    return None if paragraph is None else (subsection, paragraph, *path)
 
 
 def paragraph_above(text: str, subsection: str) -> str | None:
