@@ -53,8 +53,9 @@ def headless_preambles(pages: list[list[str]]) -> dict[Position, Heading]:
     """The positions where a preamble without a heading opens.
 
     A line opens one when it starts a block with the parties' formula and a line starting
-    "Have agreed" follows before any heading, and the heading after that is an article,
-    chapter or part: a sentence in running text that happens to start so is not enough.
+    "Have agreed" follows before the next heading, and that heading is a provision's (an
+    article, section, chapter or part): a sentence in running text that happens to start so
+    is not enough.
     """
     found: dict[Position, Heading] = {}
     flat = [(p, i, line) for p, lines in enumerate(pages) for i, line in enumerate(lines)]
@@ -77,6 +78,6 @@ def _closes_before_a_provision(flat: list[tuple[int, int, str]], pages: list[lis
     for p, i, line in flat[start:start + _MAX_PREAMBLE_LINES]:
         heading = parse_heading(pages[p], i)
         if heading is not None:
-            return closed and heading.label != PREAMBLE and heading.level <= LEVELS["article"]
+            return closed and heading.label != PREAMBLE
         closed = closed or bool(_CLOSING.match(line))
     return False
