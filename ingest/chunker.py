@@ -26,9 +26,10 @@ SECTION_SEPARATOR = " > "
 # 2: tiny sections under decimal-numbered headings keep their own chunks. 3: EU recitals are
 # sections of their own (ingest/readers/recitals.py), each a citable unit; tiny neighbours
 # merge only where they share a heading path (never into an empty cite); PDF pages without a
-# usable text layer are read by OCR, and chunks say so. A new version also makes the next
-# build re-read every document, so reader fixes reach unchanged files too.
-CHUNKER_VERSION = 3
+# usable text layer are read by OCR, and chunks say so. 4: PDF preambles are sections of their
+# own, and the UDHR booklet's side-label article headings are read. A new version also makes
+# the next build re-read every document, so reader fixes reach unchanged files too.
+CHUNKER_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)

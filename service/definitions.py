@@ -5,13 +5,18 @@ Definitions sections are found by their headings ("Use of terms", "Definitions",
 marker) with a quoted term and "means" / "shall mean" ("a) ``Smuggling of migrants" shall
 mean ...", "(c) 'applicant' means ...", "(42) The term "refugee" means ..."), or, as Justice
 Canada prints its definitions, with the bare term and "means" ("foreign national means ...").
+A dashed line under a list item defines a kind of its term, and is listed under the item's
+marker (Dublin III, Art. 2(m) 'visa': "— 'long-stay visa' means ...").
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
 from service.labels import citation_label, provision_of
 
@@ -25,7 +30,8 @@ _MEANS = r"(?:shall\s+mean|means|mean|has\s+the\s+meaning|have\s+the\s+meaning)\
 # A line opening a definition with a quoted term: "a) ``X" shall mean", "(c) ‘X’ means",
 # "(42) The term “X” means", "(13) (A) The terms “X” and “Y” mean".
 _QUOTED = re.compile(
-    r"^[ \t]*(?:\((?P<paren>[0-9]{1,3}|[A-Za-z]{1,2})\)|(?P<bare>[0-9]{1,3}|[a-z]{1,2})\))?"
+    r"^[ \t]*(?:\((?P<paren>[0-9]{1,3}|[A-Za-z]{1,2})\)|(?P<bare>[0-9]{1,3}|[a-z]{1,2})\)"
+    r"|(?P<dash>[—–-]))?"
     r"[ \t]*(?P<the>The\s+terms?\s+)?"
     rf"{_QUOTED_TERM}(?P<more>(?:,?\s+(?:and|or)\s+{_OPEN}[^\"“”‘’'`\n]{{1,80}}?{_CLOSE})*)"
     rf"\s*,?\s*{_MEANS}", re.M)
@@ -55,6 +61,7 @@ class FoundDefinition:
     end: int
     marker: str
     opens_sentence: bool
+    dashed: bool = False  # a dashed line under a list item; `marker` is the item's, if known
 
 
 def is_definitions_section(section: Sequence[str]) -> bool:
@@ -66,10 +73,13 @@ def find_definitions(text: str) -> list[FoundDefinition]:
     """The definitions a definitions section's text opens lines with, in text order."""
     found: list[FoundDefinition] = []
     quoted_lines: set[int] = set()
+    item = ""  # the marker of the last list item, which a dashed line is listed under
     for m in _QUOTED.finditer(text):
-        marker = m.group("paren") or m.group("bare") or ""
+        dashed = m.group("dash") is not None
+        marker = item if dashed else m.group("paren") or m.group("bare") or ""
+        item = marker
         found.append(FoundDefinition(m.group("term").strip(), m.start("term"), m.end("term"),
-                                     marker, m.group("the") is None))
+                                     marker, m.group("the") is None, dashed))
         # "The terms “admission” and “admitted” mean": each term is defined there.
         for more in _MORE_TERM.finditer(m.group("more")):
             at = m.start("more")
@@ -143,3 +153,20 @@ def names_term(phrase: str, term: str) -> bool:
     """Whether an asked-about phrase (from asked_terms) is the term, perhaps in the plural and
     followed by the instrument it is asked for ("applicant under Dublin III")."""
     return re.fullmatch(re.escape(term.lower()) + _AFTER_TERM, phrase, re.S) is not None
+
+
+def synonyms_asked(phrases: Sequence[str]) -> list[str]:
+    """The other names (service/data/definition_synonyms.toml) of the terms asked-about phrases
+    name, for definition questions: "human trafficking" -> "trafficking in persons", ..."""
+    out: list[str] = []
+    for group in synonym_groups():
+        named = [term for term in group if any(names_term(p, term) for p in phrases)]
+        out.extend(term for term in group if named and term not in named)
+    return list(dict.fromkeys(out))
+
+
+@cache
+def synonym_groups() -> tuple[tuple[str, ...], ...]:
+    data = tomllib.loads(resources.files("service").joinpath("data/definition_synonyms.toml")
+                         .read_text(encoding="utf-8"))
+    return tuple(tuple(term.lower() for term in group["terms"]) for group in data["group"])

@@ -24,6 +24,7 @@ _REFERENCES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 _STATUTE_ONLY = (1, 2)  # the U.S. Code forms
 USC_TITLE_FORM = 1  # "8 U.S.C. 1158": names its title
+SECTION_FORM = 3  # "section 37", "s. 37": a Canadian Act's or a U.S. Code section
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,21 @@ from ingest.catalogue import Catalogue
 from ingest.chunker import SECTION_SEPARATOR
 from service.labels import citation_label, provision_of, provision_start, quotes_other_acts
 from service.provisions import (
+    SECTION_FORM,
     USC_TITLE_FORM,
     ProvisionReference,
     component_matches,
     named_documents,
     provision_matches,
     provision_reference,
+)
+from service.statute_references import (
+    CANADIAN_NUMBERED,
+    find_relative,
+    levels,
+    markers,
+    paragraph_above,
+    relative_path,
 )
 
 if TYPE_CHECKING:
@@ -29,8 +38,10 @@ _SUBPATH = r"((?:\(\w{1,4}(?:\.\d+)?\))*)"
 _MORE = re.compile(r"(?:\s*,\s*|\s*,?\s+(?:and|or|to)\s+)(\d+[a-z]?(?:\.\d+)*)" + _SUBPATH
                    + r"(?!\w|\.\d)")
 # "paragraph 1", "paragraphs 1 and 2", "paragraph 2(a)": a paragraph of an article. Not
-# "subparagraph", and not the Canadian "paragraph 36(1)(a)" (only articles are resolved so).
-_PARAGRAPH = re.compile(r"\bparagraphs?\s+(\d{1,2})" + _SUBPATH + r"(?!\w|\.\d)", re.I)
+# "subparagraph", and not the Canadian "paragraph 36(1)(a)" (statute_references.py).
+_PARAGRAPH = re.compile(r"\bparagraphs?\s+(\d{1,2})(?!\(\d)" + _SUBPATH + r"(?!\w|\.\d)", re.I)
+# The connector of a range: "Articles 8 to 11", "sections 3 to 5".
+_RANGE = re.compile(r"\bto\b")
 # "article 6, paragraph 1 (a)": the article's paragraph, as UN treaties write it.
 _ITS_PARAGRAPH = re.compile(r",\s*paragraph\s+(\d{1,2})((?:\s?\(\w{1,4}\))*)(?!\w)", re.I)
 # What names the instrument after a reference: "of this Protocol", "of the Refugee Convention".
@@ -66,9 +77,11 @@ class Reference:
 @dataclass(frozen=True, slots=True)
 class ReferenceSpan:
     """A reference as written. `provision` is None for a paragraph of the passage's own article
-    ("referred to in paragraph 1"); `subdivision` the paragraph path below the provision;
-    `instrument` the words naming another instrument ("the Refugee Convention"), None when it is
-    the passage's own."""
+    ("referred to in paragraph 1") and for a statute's reference relative to the passage's
+    section ("subsection (2)": `relative` is the word); `subdivision` the paragraph path below
+    the provision; `instrument` the words naming another instrument ("the Refugee Convention"),
+    None when it is the passage's own; `range_end`: the span ends a range the one before it
+    opens ("Articles 8 to 11")."""
 
     text: str
     start: int
@@ -76,6 +89,8 @@ class ReferenceSpan:
     provision: ProvisionReference | None
     subdivision: tuple[str, ...] = ()
     instrument: str | None = None
+    relative: str | None = None
+    range_end: bool = False
 
 
 def find_reference_spans(text: str) -> list[ReferenceSpan]:
@@ -86,7 +101,10 @@ def find_reference_spans(text: str) -> list[ReferenceSpan]:
         if _is_heading(text, m) or _STATUTE_CHAPTER.search(text, max(0, m.start() - 30), m.start()):
             continue
         spans.extend(_provision_spans(text, m, reference))
+    spans.extend(_canadian_spans(text))
     spans.extend(_paragraph_spans(text, spans))
+    spans.extend(ReferenceSpan(r.text, r.start, r.end, None, r.path, relative=r.level)
+                 for r in find_relative(text))
     kept: list[ReferenceSpan] = []
     for span in sorted(spans, key=lambda s: (s.start, -s.end)):
         if kept and span.start < kept[-1].end:
@@ -107,21 +125,33 @@ def _provision_spans(text: str, m: re.Match[str], first: ProvisionReference
                      ) -> list[ReferenceSpan]:
     """The span of `m`, and one per further number of its list; the instrument the list's end
     names (after "of") holds for all of them."""
-    items: list[tuple[int, int, ProvisionReference, tuple[str, ...]]] = [
-        (m.start(), m.end(), first, first.subdivision)]
+    items: list[tuple[int, int, ProvisionReference, tuple[str, ...], bool]] = [
+        (m.start(), m.end(), first, first.subdivision, False)]
     end = m.end()
     while more := _MORE.match(text, end):
         ref = provision_reference(first.form, more.group(0).strip(" ,"), more.group(1),
                                   more.group(2) or "")
-        items.append((more.start(1), more.end(), ref, ref.subdivision))
+        is_range = _RANGE.search(text, end, more.start(1)) is not None
+        items.append((more.start(1), more.end(), ref, ref.subdivision, is_range))
         end = more.end()
     if first.form == 0 and (para := _ITS_PARAGRAPH.match(text, end)):
-        start, _, ref, sub = items[-1]
+        start, _, ref, sub, is_range = items[-1]
         path = tuple(re.findall(r"\((\w+)\)", para.group(2)))
-        items[-1] = (start, para.end(), ref, (*sub, para.group(1), *path))
+        items[-1] = (start, para.end(), ref, (*sub, para.group(1), *path), is_range)
         end = para.end()
     instrument = _instrument_after(text, end)
-    return [ReferenceSpan(text[s:e], s, e, ref, sub, instrument) for s, e, ref, sub in items]
+    return [ReferenceSpan(text[s:e], s, e, ref, sub, instrument, range_end=is_range)
+            for s, e, ref, sub, is_range in items]
+
+
+def _canadian_spans(text: str) -> list[ReferenceSpan]:
+    """ "subsection 37(1)", "paragraph 36(1)(a)": section 37 or 36, with that path."""
+    out = []
+    for m in CANADIAN_NUMBERED.finditer(text):
+        reference = provision_reference(SECTION_FORM, m.group(0), m.group(1), m.group(2))
+        out.append(ReferenceSpan(m.group(0), m.start(), m.end(), reference, levels(m.group(2)),
+                                 _instrument_after(text, m.end())))
+    return out
 
 
 def _instrument_after(text: str, end: int) -> str | None:
@@ -189,21 +219,52 @@ class ReferenceResolver:
 
     def resolve(self, chunk: StoredChunk) -> list[Reference]:
         """The references in the chunk's text that name an indexed provision; the others are
-        left out."""
+        left out. A range ("Articles 8 to 11") also lists the provisions between its ends that
+        the instrument has."""
         if quotes_other_acts(chunk.section) or any(_CORRELATION.search(p) for p in chunk.section):
             return []
         out: list[Reference] = []
+        previous: tuple[ReferenceSpan, str, _Provision] | None = None
         for span in find_reference_spans(chunk.text):
             found = self._resolve(chunk, span)
-            if found is not None:
-                document_id, provision, subdivision = found
-                out.append(Reference(span.text, span.start, span.end, document_id,
-                                     SECTION_SEPARATOR.join(provision.section),
-                                     provision.label + _render(subdivision)))
+            if found is None:
+                previous = None
+                continue
+            document_id, provision, subdivision = found
+            if span.range_end and previous is not None and previous[1] == document_id:
+                first = previous[0]
+                out.extend(Reference(chunk.text[first.start:span.end], first.start, span.end,
+                                     document_id, SECTION_SEPARATOR.join(p.section), p.label)
+                           for p in self._between(document_id, previous[2], provision))
+            out.append(Reference(span.text, span.start, span.end, document_id,
+                                 SECTION_SEPARATOR.join(provision.section),
+                                 provision.label + _render(subdivision)))
+            previous = (span, document_id, provision)
+        return out
+
+    def _between(self, document_id: str, first: _Provision, last: _Provision) -> list[_Provision]:
+        """The provisions of the document after `first` and before `last`, in its order, of
+        the same kind and numbered between them; [] unless `first` comes before `last`."""
+        provisions = self.provisions(document_id)
+        low, high = provision_of(first.section), provision_of(last.section)
+        if low is None or high is None or low.kind != high.kind:
+            return []
+        try:
+            i, j = provisions.index(first), provisions.index(last)
+        except ValueError:
+            return []
+        out = []
+        for p in provisions[i + 1:j]:
+            here = provision_of(p.section)
+            if here is not None and here.kind == low.kind \
+                    and _number_key(low.number) < _number_key(here.number) < _number_key(high.number):
+                out.append(p)
         return out
 
     def _resolve(self, chunk: StoredChunk, span: ReferenceSpan
                  ) -> tuple[str, _Provision, tuple[str, ...]] | None:
+        if span.relative is not None:
+            return self._resolve_relative(chunk, span)
         if span.provision is None:
             own = provision_of(chunk.section)
             if own is None or own.kind != "Art.":
@@ -226,6 +287,35 @@ class ReferenceResolver:
             # "Article 1A(2)" is in the heading "Article 1": its section A is a paragraph level.
             subdivision = (span.provision.number[len(heading.number):], *subdivision)
         return document_id, provision, self._printed(document_id, provision, subdivision)
+
+    def _resolve_relative(self, chunk: StoredChunk, span: ReferenceSpan
+                          ) -> tuple[str, _Provision, tuple[str, ...]] | None:
+        """ "paragraph (2)" in a section of a statute: that section's subdivision, when the
+        passage's place says which for certain and the section's text prints all of it."""
+        own = provision_of(chunk.section)
+        if own is None or own.kind not in ("§", "s."):
+            return None
+        section = tuple(chunk.section[:own.depth + 1])
+        provision = next((p for p in self.provisions(chunk.document_id) if p.section == section),
+                         None)
+        if provision is None:
+            return None
+        below = markers(chunk.section[own.depth + 1:])
+        above = None
+        if own.kind == "§" and span.relative == "subparagraph" and below:
+            start = self._first_chunk(provision)
+            if start is not None:
+                text = self.searcher.chunks.document_slice(chunk.document_id, start,
+                                                           chunk.char_start + span.start)
+                above = paragraph_above(text, below[0])
+        path = relative_path(own.kind, span.relative, span.subdivision, below, above)
+        if path is None or self._printed(chunk.document_id, provision, path) != path:
+            return None
+        return chunk.document_id, provision, path
+
+    def _first_chunk(self, provision: _Provision) -> int | None:
+        first = self.searcher.chunks.chunks([provision.chunk_ids[0]]).get(provision.chunk_ids[0])
+        return None if first is None else first.char_start
 
     def _candidates(self, chunk: StoredChunk, ref: ProvisionReference, instrument: str | None
                     ) -> list[tuple[str, _Provision]]:
@@ -324,6 +414,13 @@ def printed_subdivision(text: str, subdivision: Sequence[str]) -> tuple[str, ...
         out.append(level)
         at = m.end()
     return tuple(out)
+
+
+def _number_key(number: str) -> tuple[int, ...]:
+    """ "159.3" -> (159, 3): provision numbers in order; a letter suffix ("1229a") sorts after
+    its number's other provisions."""
+    parts = re.findall(r"\d+|[a-z]+", number.lower())
+    return tuple(int(p) if p.isdigit() else 10_000 + ord(p[0]) for p in parts)
 
 
 def _heading_number(provision: _Provision) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.definitions import asked_terms
+from service.definitions import asked_terms, synonyms_asked
 from service.ranking.boost import boost
 from service.ranking.stages import Candidate, QueryContext, Stage
 from service.ranking.terms import defined_terms
@@ -14,7 +14,8 @@ class Define(Stage):
     """A question asking for a definition ("definition of X", "what does 'X' mean", "define
     X") of a term a definitions section defines: the chunks defining it, in the instruments
     the question names (any instrument when it names none), first, in the order the ranking
-    had them; everything else follows in its order. Other questions pass through."""
+    had them; everything else follows in its order. A term's curated other names count too
+    ("human trafficking": "trafficking in persons"). Other questions pass through."""
 
     name = "define"
 
@@ -23,7 +24,10 @@ class Define(Stage):
         if not phrases:
             return candidates
         documents = ctx.named or [d.id for d in ctx.searcher.documents]
-        found = defined_terms(ctx.searcher).defining(phrases, documents)
+        terms = defined_terms(ctx.searcher)
+        found = terms.defining(phrases, documents)
+        for other in synonyms_asked(phrases):  # each name's own longest match
+            found += terms.defining([other], documents)
         chunk_ids = ctx.in_force_only(dict.fromkeys(d.chunk_id for d in found))
         if not chunk_ids:
             return candidates

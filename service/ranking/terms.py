@@ -60,13 +60,20 @@ class DefinedTerms:
                if is_definitions_section(section)]
         chunks = self.searcher.chunks.chunks(ids) if ids else {}
         best: dict[tuple[str, str], tuple[int, Definition]] = {}
+        items: list[tuple[int, str]] = []  # (offset in the document, marker) of list items
         for cid in ids:
             chunk = chunks.get(cid)
             if chunk is None:
                 continue
             for found in find_definitions(chunk.text):
+                at = chunk.char_start + found.start
+                marker = found.marker
+                if not found.dashed:
+                    items.append((at, marker))
+                elif not marker:  # its list item is in an earlier chunk
+                    marker = next((m for pos, m in reversed(items) if pos < at), "")
                 d = Definition(found.term, document_id, cid, found.start, found.end,
-                               found.marker, found.opens_sentence)
+                               marker, found.opens_sentence)
                 # Overlapping chunks repeat a definition: keep the chunk with most text after it.
                 room = len(chunk.text) - found.end
                 key = (d.key, found.marker)

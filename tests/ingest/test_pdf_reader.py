@@ -316,7 +316,8 @@ def test_unhcr_1967_protocol_articles_are_cited_under_the_protocol() -> None:
     _, _, path = _locate(parsed, "The States Parties to the present Protocol undertake to apply")
     assert path == ("Protocol relating to the status of refugees", "Article I General provision")
     _, _, path = _locate(parsed, "the StAteS pArtieS to the present protocol")
-    assert path == ("Protocol relating to the status of refugees",)  # its preamble
+    # Its preamble, which has no heading: it opens with the parties' formula.
+    assert path == ("Protocol relating to the status of refugees", "Preamble")
     # The banner, last in the page's content stream, now opens the page.
     page = next(p for p in parsed.pages if p.index == 48)
     assert parsed.text[page.start:page.end].lstrip().startswith("protocol relating to the status")

@@ -10,6 +10,7 @@ from service.definitions import (
     find_definitions,
     is_definitions_section,
     names_term,
+    synonyms_asked,
 )
 
 # Short real texts, as the index stores them (copied from ../shared/corpus).
@@ -33,6 +34,20 @@ DUBLIN = (
     "yet been taken;\n(d) ‘examination of an application for international protection’\n"
     "means any examination of, or decision or ruling")
 DUBLIN_PATH = ("Chapter I Subject matter and definitions", "Article 2 Definitions")
+# Dublin III, Art. 2(m) and (n), as the PDF reader extracts them: kinds of visa on dashed lines.
+DUBLIN_VISAS = (
+    "(m) ‘visa’ means the authorisation or decision of a Member\nState required for transit or "
+    "entry for an intended stay in\nthat Member State or in several Member States. The nature\n"
+    "of the visa shall be determined in accordance with the\nfollowing definitions:\n"
+    "— ‘long-stay visa’ means an authorisation or decision\nissued by one of the Member States "
+    "in accordance\nwith its national law or Union law required for entry\nfor an intended stay "
+    "in that Member State of more than\nthree months,\n\n— ‘short-stay visa’ means an "
+    "authorisation or decision of a\nMember State with a view to transit through or an\n"
+    "intended stay on the territory of one or more or all\nthe Member States of a duration of "
+    "no more than three\nmonths in any six-month period beginning on the date\nof first entry "
+    "on the territory of the Member States,\n— ‘airport transit visa’ means a visa valid for "
+    "transit\nthrough the international transit areas of one or more\nairports of the Member "
+    "States;\n(n) ‘risk of absconding’ means the existence of reasons in an\nindividual case")
 USC = ("(41) A cooperative apprenticeship program referred to above.\n\n"
        "(42) The term “refugee” means (A) any person who is outside any country of such "
        "person’s nationality or, in the case of a person having no nationality, is outside any "
@@ -126,3 +141,26 @@ def test_a_definition_question_names_its_term(question, term):
 ])
 def test_other_questions_name_no_term(question, term):
     assert not any(names_term(p, term) for p in asked_terms(question))
+
+
+def test_dashed_kinds_of_a_term_are_listed_under_its_point():
+    assert _terms(DUBLIN_VISAS) == [("visa", "m"), ("long-stay visa", "m"), ("short-stay visa", "m"),
+                                    ("airport transit visa", "m"), ("risk of absconding", "n")]
+    found = find_definitions(DUBLIN_VISAS)
+    assert [d.dashed for d in found] == [False, True, True, True, False]
+    assert definition_label("Regulation (EU) No 604/2013", DUBLIN_PATH, found[2].marker) == \
+        "Regulation (EU) No 604/2013, Art. 2(m)"
+    # A dashed line whose list item is in another chunk: its marker is not known here.
+    (alone,) = find_definitions(DUBLIN_VISAS[DUBLIN_VISAS.index("— ‘airport"):].split("\n(n)")[0])
+    assert (alone.term, alone.marker, alone.dashed) == ("airport transit visa", "", True)
+
+
+@pytest.mark.parametrize(("question", "others"), [
+    ("What is the definition of human trafficking?",
+     ["trafficking in persons", "trafficking in human beings"]),
+    ("define migrant smuggling under the Smuggling Protocol", ["smuggling of migrants"]),
+    ("what does 'trafficking in persons' mean?", ["trafficking in human beings", "human trafficking"]),
+    ("what does 'applicant' mean?", []),  # no other name is on record
+])
+def test_a_definition_question_also_asks_for_a_terms_other_names(question, others):
+    assert synonyms_asked(asked_terms(question)) == others

@@ -67,6 +67,27 @@ def test_spans_in_real_sentences(text, expected):
         assert text[span.start:span.end] == span.text
 
 
+def test_range_ends_and_statute_forms_are_marked():
+    spans = find_reference_spans("criteria laid down in Articles 8 to 11 and 16. The persons")
+    assert [(s.text, s.range_end) for s in spans] == [
+        ("Articles 8", False), ("11", True), ("16", False)]
+    # IRPR, s. 5(1) of SOR/2017-38, among the related provisions.
+    spans = find_reference_spans("under each of section 34, paragraph 35(1)(b), paragraph 35(1)(c)"
+                                 " and subsection 37(1) of the Immigration and Refugee Protection Act")
+    assert [(s.text, s.provision.number, s.subdivision) for s in spans] == [
+        ("section 34", "34", ()), ("paragraph 35(1)(b)", "35", ("1", "b")),
+        ("paragraph 35(1)(c)", "35", ("1", "c")), ("subsection 37(1)", "37", ("1",))]
+    assert spans[-1].instrument == "the Immigration and Refugee Protection Act"
+    # 8 U.S.C. § 1158(a)(2)(D): relative to the section the passage is in.
+    spans = find_reference_spans("notwithstanding subparagraphs (B) and (C), if the alien")
+    assert [(s.text, s.relative, s.subdivision) for s in spans] == [
+        ("subparagraphs (B)", "subparagraph", ("B",)), ("(C)", "subparagraph", ("C",))]
+    # Another section's: "paragraph (1)(A) or (2) of section 1324(a)" (§ 1101(a)(43)(N)).
+    spans = find_reference_spans("an offense described in paragraph (1)(A) or (2) of section "
+                                 "1324(a) of this title")
+    assert [s.text for s in spans] == ["section 1324(a)"]
+
+
 def test_headings_and_statute_chapters_are_not_references():
     # Dublin III, the heading of Art. 21; IRPA's related provisions, citing an amending Act.
     assert _spans("SECTION II\nProcedures for take charge requests\n\nArticle 21\nSubmitting a take "
@@ -155,6 +176,83 @@ CASES = [
      "Article 31 of the Geneva Convention", "Recital", []),
     ("pdf/eu_dublin_iii_regulation_604_2013_oj_l180.pdf",
      "within the meaning of Article 20(1)\nTFEU", "Article 2", []),
+]
+
+
+# Ranges, Canadian subdivisions and references relative to the passage's section, each checked
+# by hand against the text of the provision named in the comment.
+CASES += [
+    # Dublin III, Art. 17(2): "... not responsible under the criteria laid down in Articles 8 to
+    # 11 and 16": Articles 9 and 10 stand between the range's ends.
+    ("pdf/eu_dublin_iii_regulation_604_2013_oj_l180.pdf", "Articles 8 to 11 and 16", "Article 17",
+     [("Articles 8", "Regulation (EU) No 604/2013, Art. 8", "Article 8 Minors"),
+      ("Articles 8 to 11", "Regulation (EU) No 604/2013, Art. 9",
+       "Article 9 Family members who are beneficiaries of international protection"),
+      ("Articles 8 to 11", "Regulation (EU) No 604/2013, Art. 10",
+       "Article 10 Family members who are applicants for international protection"),
+      ("11", "Regulation (EU) No 604/2013, Art. 11", "Article 11 Family procedure"),
+      ("16", "Regulation (EU) No 604/2013, Art. 16", "Article 16 Dependent persons")]),
+    # IRPA, s. 33: "The facts that constitute inadmissibility under sections 34 to 37 include
+    # ...": s. 35.1 (Sanctions) is one of them, and no s. 35.2 is invented.
+    ("legislation/canada/ca_irpa_I-2.5.xml", "inadmissibility under sections 34 to 37", "s. 33",
+     [("sections 34", "IRPA, s. 34", "s. 34 Security"),
+      ("sections 34 to 37", "IRPA, s. 35", "s. 35 Human or international rights violations"),
+      ("sections 34 to 37", "IRPA, s. 35.1", "s. 35.1 Sanctions"),
+      ("sections 34 to 37", "IRPA, s. 36", "s. 36 Serious criminality"),
+      ("37", "IRPA, s. 37", "s. 37 Organized criminality")]),
+    # IRPA, s. 82.3: "An appeal from a decision made under any of sections 82 to 82.2 ...".
+    ("legislation/canada/ca_irpa_I-2.5.xml", "any of sections 82 to 82.2", "s. 82.3",
+     [("sections 82", "IRPA, s. 82", "s. 82 Initial review of detention"),
+      ("sections 82 to 82.2", "IRPA, s. 82.1", "s. 82.1 Variation of orders"),
+      ("82.2", "IRPA, s. 82.2", "s. 82.2 Arrest and detention — breach of conditions")]),
+    # IRPA, s. 138(1): the Criminal Code's sections, not IRPA's.
+    ("legislation/canada/ca_irpa_I-2.5.xml", "sections 487 to 492.2 of the Criminal Code", "s. 138",
+     []),
+    # IRPA, s. 42.1(1): "the matters referred to in section 34, paragraph 35(1)(b) and subsection
+    # 37(1) do not constitute inadmissibility ...".
+    ("legislation/canada/ca_irpa_I-2.5.xml", "section 34, paragraph 35(1)(b) and subsection 37(1)",
+     "s. 42.1",
+     [("section 34", "IRPA, s. 34", "s. 34 Security"),
+      ("paragraph 35(1)(b)", "IRPA, s. 35(1)(b)", "s. 35 Human or international rights violations"),
+      ("subsection 37(1)", "IRPA, s. 37(1)", "s. 37 Organized criminality")]),
+    # IRPA, s. 2(2): "... instructions given under subsection 14.1(1)."
+    ("legislation/canada/ca_irpa_I-2.5.xml", "instructions given under subsection 14.1(1)", "s. 2",
+     [("subsection 14.1(1)", "IRPA, s. 14.1(1)", "s. 14.1 Economic immigration")]),
+    # IRPA, s. 6(3): "Despite subsection (2), the Minister may not delegate ..." (s. 6's own).
+    ("legislation/canada/ca_irpa_I-2.5.xml", "Despite subsection (2), the Minister", "s. 6",
+     [("subsection (2)", "IRPA, s. 6(2)", "s. 6 Designation of officers")]),
+    # IRPA, s. 10.2(2): "A determination under paragraph (1)(b) may be made only if ...".
+    ("legislation/canada/ca_irpa_I-2.5.xml", "A determination under paragraph (1)(b)", "s. 10.2",
+     [("paragraph (1)(b)", "IRPA, s. 10.2(1)(b)", "s. 10.2 Expression of interest — processing")]),
+    # IRPA, s. 10.1(7), "Subsection (6) does not apply ...", in a passage whose heading path
+    # names no section (it spans several): not guessed.
+    ("legislation/canada/ca_irpa_I-2.5.xml", "Subsection (6) does not apply", "", []),
+    # 8 U.S.C. § 1158(a)(2)(B): "Subject to subparagraph (D), paragraph (1) shall not apply ...":
+    # subparagraph (D) of paragraph (2), paragraph (1) of subsection (a).
+    ("legislation/us/usc_title8_chapter12.md",
+     "Subject to subparagraph (D), paragraph (1) shall not apply to an alien unless", "§ 1158",
+     [("subparagraph (D)", "8 U.S.C. § 1158(a)(2)(D)", "§ 1158. Asylum"),
+      ("paragraph (1)", "8 U.S.C. § 1158(a)(1)", "§ 1158. Asylum")]),
+    # 8 U.S.C. § 1158(a)(3): "No court shall have jurisdiction to review any determination of the
+    # Attorney General under paragraph (2)."
+    ("legislation/us/usc_title8_chapter12.md",
+     "any determination of the Attorney General under paragraph (2).", "§ 1158",
+     [("paragraph (2)", "8 U.S.C. § 1158(a)(2)", "§ 1158. Asylum")]),
+    # 8 U.S.C. § 1158(b)(2)(B)(i): "For purposes of clause (ii) of subparagraph (A), an alien who
+    # has been convicted of an aggravated felony ...".
+    ("legislation/us/usc_title8_chapter12.md", "For purposes of clause (ii) of subparagraph (A)",
+     "§ 1158", [("subparagraph (A)", "8 U.S.C. § 1158(b)(2)(A)", "§ 1158. Asylum")]),
+    # 8 U.S.C. § 1158(c)(1): "In the case of an alien granted asylum under subsection (b) ...".
+    ("legislation/us/usc_title8_chapter12.md",
+     "In the case of an alien granted asylum under subsection (b)", "§ 1158",
+     [("subsection (b)", "8 U.S.C. § 1158(b)", "§ 1158. Asylum")]),
+    # 8 U.S.C. § 1101(a)(47)(B): "The order described under subparagraph (A) shall become final".
+    ("legislation/us/usc_title8_chapter12.md",
+     "The order described under subparagraph (A) shall become final", "§ 1101",
+     [("subparagraph (A)", "8 U.S.C. § 1101(a)(47)(A)", "§ 1101. Definitions")]),
+    # 8 U.S.C. § 1101(a)(15)(K): "subject to subsections (d) and (p) [footnote] of section 1184
+    # of this title": § 1184's subsections, not § 1101's.
+    ("legislation/us/usc_title8_chapter12.md", "subject to subsections (d) and (p)", "§ 1101", []),
 ]
 
 

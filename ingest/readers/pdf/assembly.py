@@ -5,16 +5,28 @@ from __future__ import annotations
 from collections import Counter
 
 from ingest.document import TextBuilder
-from ingest.readers.pdf.headings import SectionPath, hoist_page_end_heading, next_path, parse_heading
+from ingest.readers.pdf.headings import (
+    Heading,
+    SectionPath,
+    hoist_page_end_heading,
+    next_path,
+    parse_heading,
+)
 from ingest.readers.pdf.instruments import place_instruments
 from ingest.readers.pdf.normalize import SOFT_HYPHEN, merge
+from ingest.readers.pdf.preambles import headless_preambles, hoist_side_preamble
+from ingest.readers.pdf.side_labels import number_side_labels
 
 
 def build_text(pages: list[list[str]], labels: list[str | None], vocab: Counter[str],
                soft_breaks: bool, ocr_pages: frozenset[int] = frozenset()) -> TextBuilder:
     """`ocr_pages`: the (1-based) pages whose text came from OCR, marked so in the page map."""
     builder = TextBuilder()
-    pages, instruments = place_instruments([hoist_page_end_heading(lines) for lines in pages])
+    pages, side_labels = number_side_labels(
+        [hoist_side_preamble(hoist_page_end_heading(lines)) for lines in pages])
+    pages, instruments = place_instruments(pages)
+    # Headings found from their context, by position, before what the line alone would say.
+    placed: dict[tuple[int, int], Heading] = {**headless_preambles(pages), **instruments}
     path: SectionPath = ()
     glue = False  # the previous page with text ended inside a word: no break before this one
     for index, (lines, label) in enumerate(zip(pages, labels), start=1):
@@ -22,7 +34,8 @@ def build_text(pages: list[list[str]], labels: list[str | None], vocab: Counter[
         builder.start_page(index, label, index in ocr_pages)
         i = 0
         while i < len(lines):
-            heading = instruments.get((index - 1, i)) or parse_heading(lines, i)
+            heading = (placed.get((index - 1, i)) or _side_label(side_labels, index - 1, lines[i])
+                       or parse_heading(lines, i))
             separator = _separator(builder, i, heading is not None, glue)
             if heading:
                 path = next_path(path, heading)
@@ -37,6 +50,11 @@ def build_text(pages: list[list[str]], labels: list[str | None], vocab: Counter[
             builder.append(separator + line)
             i += 1
     return builder
+
+
+def _side_label(labels: dict[int, Heading], page: int, line: str) -> Heading | None:
+    heading = labels.get(page)
+    return heading if heading is not None and line == heading.label else None
 
 
 def _separator(builder: TextBuilder, i: int, is_heading: bool, glue: bool) -> str:

@@ -1,4 +1,4 @@
-"""Structural headings of PDF text (Part, Chapter, Section, Article, Annex) and the section path they open."""
+"""Structural headings of PDF text (Part, Chapter, Section, Article, Annex, Preamble) and their paths."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ _HEADING = re.compile(
 )
 _HEADING_SEPARATOR = re.compile(r"^\s*[:.–—-]\s*")
 _ROMAN = re.compile(r"^[ivxlc]+$", re.IGNORECASE)
+PREAMBLE = "Preamble"
+PREAMBLE_LINE = re.compile(r"^\s*preamble\s*$", re.IGNORECASE)
 
 SectionPath = tuple[tuple[int, str], ...]
 
@@ -31,6 +33,9 @@ class Heading:
 def parse_heading(lines: list[str], i: int) -> Heading | None:
     """A structural heading at the start of `lines[i]`, or None for running text and references."""
     line = lines[i]
+    if PREAMBLE_LINE.match(line):
+        # At article level: the first article or chapter closes it.
+        return Heading(LEVELS["article"], PREAMBLE, 0)
     match = _HEADING.match(line)
     if not match or len(line.split()) > _MAX_HEADING_WORDS:
         return None
@@ -51,6 +56,11 @@ def parse_heading(lines: list[str], i: int) -> Heading | None:
     if title:
         label = f"{label} {_clean_title(title)}"
     return Heading(LEVELS[keyword], label, title_lines)
+
+
+def is_article(heading: Heading | None) -> bool:
+    """Whether `heading` is a numbered article's (a preamble stands at article level too)."""
+    return heading is not None and heading.level == LEVELS["article"] and heading.label != PREAMBLE
 
 
 def _inline_title(rest: str, number: str | None) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import re
 
-from ingest.readers.pdf.headings import LEVELS, Heading, parse_heading
+from ingest.readers.pdf.headings import LEVELS, Heading, is_article, parse_heading
 
 INSTRUMENT_LEVEL = min(LEVELS.values()) - 1  # above every part, chapter and article
 _INSTRUMENT = re.compile(r"^(protocol|convention|agreement|covenant|treaty|charter)\b", re.IGNORECASE)
@@ -120,6 +120,6 @@ def _articles(pages: list[list[str]]) -> list[tuple[Position, bool]]:
     for p, lines in enumerate(pages):
         for i in range(len(lines)):
             heading = parse_heading(lines, i)
-            if heading is not None and heading.level == LEVELS["article"]:
+            if is_article(heading):
                 found.append(((p, i), bool(_FIRST_ARTICLE.match(heading.label))))
     return found
