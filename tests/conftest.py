@@ -14,12 +14,17 @@ from tests.support import (
     ADMIN_KEY,
     SERVER_DOCUMENTS,
     STORE_VARIABLES,
+    TEST_MODEL,
     ServeProcess,
     StoreSwitchError,
     copy_documents,
     drop_test_collections,
     store_switch_env,
 )
+
+# The suite runs on the fast model (tests/support.py TEST_MODEL); `default_embedder` is the
+# shipped default, for the treaty gate.
+os.environ.setdefault("POLICYQA_MODEL", TEST_MODEL)
 
 
 def shared_corpus_dir() -> Path:
@@ -40,13 +45,27 @@ def shared_corpus() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The real default embedder, as the service loads it (index/models.py DEFAULT_MODEL,
-    all-MiniLM-L6-v2 from its package, hash-checked, ONNX int8 unless
-    POLICYQA_EMBEDDER_BACKEND says otherwise), loaded once."""
+    """The suite's real embedder (POLICYQA_MODEL: all-MiniLM-L6-v2 unless set), as the service
+    loads it (from its package, hash-checked, ONNX int8 unless POLICYQA_EMBEDDER_BACKEND says
+    otherwise), loaded once."""
     from service.engine import load_embedder
     from service.settings import load_settings
 
     return load_embedder(load_settings())
+
+
+@pytest.fixture(scope="session")
+def default_embedder(embedder):
+    """The shipped default model (index/models.py DEFAULT_MODEL), as the service loads it: the
+    suite's embedder when that is the default."""
+    from index.models import DEFAULT_ALIAS, canonical_name
+    from service.engine import load_embedder
+    from service.settings import load_settings
+
+    settings = load_settings(model=DEFAULT_ALIAS)
+    if canonical_name(settings.model) == embedder.name.split("+")[0]:
+        return embedder
+    return load_embedder(settings)
 
 
 @pytest.fixture(scope="session")

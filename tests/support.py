@@ -6,11 +6,38 @@ import os
 import shutil
 from pathlib import Path
 
-from eval.server import REPO, ServeProcess, free_port
+from eval import server as eval_server
+from eval.server import REPO, free_port, scrubbed_environ
 
 __all__ = ["ADMIN_KEY", "REPO", "SERVER_DOCUMENTS", "STORE_SWITCH", "STORE_VARIABLES",
-           "ServeProcess", "StoreSwitchError", "copy_documents", "drop_test_collections",
-           "free_port", "store_switch_env"]
+           "TEST_MODEL", "ServeProcess", "StoreSwitchError", "child_environ", "copy_documents",
+           "drop_test_collections", "free_port", "store_switch_env"]
+
+# The suite's builds, searches and servers (child processes too) run on all-MiniLM-L6-v2, the
+# fast real model: they test mechanics, which any model exercises alike. The treaty gate
+# measures the shipped default model (index/models.py DEFAULT_MODEL) itself. POLICYQA_MODEL set
+# before pytest starts runs the whole suite on another model.
+TEST_MODEL = "minilm"
+
+
+def suite_model() -> str:
+    """The model the suite's builds use: POLICYQA_MODEL (tests/conftest.py sets TEST_MODEL)."""
+    return os.environ.get("POLICYQA_MODEL") or TEST_MODEL
+
+
+def child_environ(**extra: str) -> dict[str, str]:
+    """The environment of a `policyqa` child process: none of the developer's POLICYQA_*
+    settings, the suite's model, the checkout on PYTHONPATH, then `extra`."""
+    return {**scrubbed_environ(), "PYTHONPATH": str(REPO), "POLICYQA_MODEL": suite_model(),
+            **extra}
+
+
+class ServeProcess(eval_server.ServeProcess):
+    """eval.server.ServeProcess on the suite's model unless `env` names another."""
+
+    def __init__(self, index_dir: Path, log: Path, *, env=None, **kwargs) -> None:
+        super().__init__(index_dir, log, env={"POLICYQA_MODEL": suite_model(), **(env or {})},
+                         **kwargs)
 
 # Real documents for the HTTP and browser tests: small enough to embed in about a minute,
 # varied enough to cover every reader and citation type.

@@ -21,16 +21,20 @@ from eval.rankings import SNAPSHOT, differences, snapshot, treaty_questions
 
 
 @pytest.fixture(scope="module")
-def gate_index(shared_corpus: Path, embedder, tmp_path_factory, store_env):
-    """The gate's documents indexed once for this module, on the store under test."""
+def gate_index(shared_corpus: Path, default_embedder, tmp_path_factory, store_env):
+    """The gate's documents indexed once for this module with the shipped default model (the
+    rest of the suite runs on the fast one), on the store under test."""
     with pytest.MonkeyPatch.context() as patch:
+        from index.models import DEFAULT_ALIAS
         from tests.support import STORE_VARIABLES
 
         for name in STORE_VARIABLES:
             patch.delenv(name, raising=False)
         for name, value in store_env.items():
             patch.setenv(name, value)
-        engine, report = build_engine(shared_corpus, tmp_path_factory.mktemp("gate"), embedder)
+        patch.setenv("POLICYQA_MODEL", DEFAULT_ALIAS)
+        engine, report = build_engine(shared_corpus, tmp_path_factory.mktemp("gate"),
+                                      default_embedder)
     yield engine, report
     engine.searcher.close()
 

@@ -4,7 +4,6 @@ exact step."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from index.stores.base import StoreConfig
 from ingest.chunker import ChunkSettings
 from service.ranking.pipeline import rank
 from service.settings import load_settings
-from tests.support import REPO
+from tests.support import child_environ
 
 DOCUMENTS = ["treaties/echr_protocol4_1963.md", "treaties/refugee_protocol_1967.md",
              "treaties/udhr_1948.md", "treaties/palermo_trafficking_protocol_2000.md"]
@@ -104,9 +103,7 @@ else:
 
 
 def env(**extra: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
-    return {**base, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1",
-            "POLICYQA_THREADS": "1", **extra}
+    return child_environ(PYTHONDONTWRITEBYTECODE="1", POLICYQA_THREADS="1", **extra)
 
 
 def run_killed(index_dir: Path, corpus: Path, step: str, point: str, count: int,

@@ -15,7 +15,7 @@ import pytest
 from index.generations import current_generation
 from index.stores.base import ChunkFields, ChunkFilter, FieldColumns, StoreConfig, VectorStoreError
 from index.stores.factory import create_store, discard_store, fork_store, load_store
-from tests.support import REPO, copy_documents
+from tests.support import REPO, child_environ, copy_documents
 
 URI = os.environ.get("POLICYQA_MILVUS_URI")
 if not URI:
@@ -271,9 +271,7 @@ FILTERED = [("dense", ["--filter", "jurisdiction=Council-of-Europe"]),
 
 def test_policyqa_ask_answers_alike_on_faiss_and_milvus(prefix, shared_corpus, tmp_path):
     corpus = copy_documents(shared_corpus, tmp_path / "corpus", DOCS)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
-    base.update({"PYTHONPATH": str(REPO), "POLICYQA_THREADS": "2",
-                 "POLICYQA_MILVUS_PREFIX": prefix})
+    base = child_environ(POLICYQA_THREADS="2", POLICYQA_MILVUS_PREFIX=prefix)
     answers: dict[str, list[list[tuple[str, int, float]]]] = {}
     for kind in ("faiss", "milvus"):
         env = {**base, "POLICYQA_VECTOR_STORE": kind}

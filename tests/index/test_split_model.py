@@ -127,8 +127,8 @@ def test_aliases() -> None:
         assert canonical_name(alias) == "sentence-transformers/all-mpnet-base-v2"
     for alias in ("minilm", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
         assert known_model(alias) is MINILM
-    # "default" is the default model: all-MiniLM-L6-v2 until mpnet's switch (index/models.py).
-    assert known_model("default") is MINILM and canonical_name("default") == MINILM.name
+    # "default" is the default model: all-mpnet-base-v2 (index/models.py).
+    assert known_model("default") is MPNET and canonical_name("default") == MPNET.name
     assert known_model("/some/folder") is None and canonical_name("/some/folder") == "/some/folder"
     # No alias stands for two models.
     assert sum(len(m.aliases) for m in KNOWN_MODELS) == len(set().union(*(m.aliases for m in KNOWN_MODELS)))

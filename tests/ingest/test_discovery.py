@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 from index.searcher import IndexSearcher
 from ingest.pipeline import UNSUPPORTED_FORMAT, discover
 from service.ranking.pipeline import rank
-from tests.support import REPO
+from tests.support import REPO, child_environ
 
 POLICY = """# Travel policy
 
@@ -55,9 +54,8 @@ def test_files_no_reader_accepts_are_reported_as_unsupported(tmp_path):
 
 
 def _policyqa(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
     return subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True,
-                          text=True, timeout=600, cwd=REPO, env={**env, "PYTHONPATH": str(REPO)})
+                          text=True, timeout=600, cwd=REPO, env=child_environ())
 
 
 def test_build_and_status_list_unsupported_files_and_the_markdown_is_searchable(tmp_path,

@@ -20,7 +20,7 @@ from index.manifest import Manifest
 from index.searcher import IndexSearcher
 from ingest.chunker import ChunkSettings
 from service.ranking.pipeline import rank
-from tests.support import ADMIN_KEY, REPO, ServeProcess, copy_documents
+from tests.support import ADMIN_KEY, ServeProcess, child_environ, copy_documents
 
 BASE = ["treaties/echr_protocol4_1963.md", "treaties/refugee_protocol_1967.md"]
 ADDED = "treaties/smuggling_of_migrants_protocol_2000.md"
@@ -109,9 +109,7 @@ KILL_POINTS = [
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
-    env.update({"PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"})
-    return env
+    return child_environ(PYTHONDONTWRITEBYTECODE="1")
 
 
 @pytest.fixture(scope="module")

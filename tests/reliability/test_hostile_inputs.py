@@ -21,7 +21,7 @@ from index.searcher import ChunkFilter, IndexSearcher
 from ingest.chunker import ChunkSettings
 from service.ranking.pipeline import rank
 from tests.reliability import hostile
-from tests.support import REPO, copy_documents
+from tests.support import REPO, child_environ, copy_documents
 
 GOOD = {"treaties/echr_protocol4_1963.md": "collective expulsion of aliens is prohibited",
         "pdf/eu_charter_fundamental_rights_2000_oj_c364.pdf": "human dignity is inviolable"}
@@ -34,8 +34,7 @@ SOURCE_DIRS = ("ingest", "index", "service", "eval")
 
 def _cli_build(corpus: Path, index_dir: Path, timeout: float) -> tuple[int, dict | None, str, int]:
     """`policyqa index build --json` in a subprocess: exit code, report, stderr, peak RSS bytes."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
-    env.update({"PYTHONPATH": str(REPO), "POLICYQA_THREADS": "2"})
+    env = child_environ(POLICYQA_THREADS="2")
     with (index_dir.parent / "build.out").open("w+") as out, \
             (index_dir.parent / "build.err").open("w+") as err:
         proc = subprocess.Popen([sys.executable, "-m", "service.cli", "index", "build", "--corpus",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -11,16 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from index.embedder import DEFAULT_MODEL
+from index.models import canonical_name
 from service.cli import main
-from tests.support import REPO, copy_documents
+from service.settings import load_settings
+from tests.support import REPO, child_environ, copy_documents
 
 
 def policyqa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
     return subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True,
-                          text=True, timeout=600, cwd=REPO,
-                          env={**clean, "PYTHONPATH": str(REPO), **(env or {})})
+                          text=True, timeout=600, cwd=REPO, env=child_environ(**(env or {})))
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +46,8 @@ def test_status_reports_the_index(built):
     result = policyqa("index", "status", "--json", "--index-dir", str(index_dir))
     status = json.loads(result.stdout)
     assert status["generation"] == 1 and status["documents"] == 2
-    assert status["model"] == DEFAULT_MODEL + "+onnx-int8"  # the default
+    # The suite's model (tests/conftest.py), named as the index records it.
+    assert status["model"] == canonical_name(load_settings().model) + "+onnx-int8"
     assert status["truncated_chunks"] == 0
     assert [s["path"] for s in status["skipped"]] == ["broken.pdf"]
     human = policyqa("index", "status", "--index-dir", str(index_dir)).stdout

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.server import scrubbed_environ
-from tests.support import ServeProcess, copy_documents
+from tests.support import ServeProcess, child_environ, copy_documents
 
 FIRST = ["treaties/smuggling_of_migrants_protocol_2000.md"]
 SECOND = ["treaties/refugee_protocol_1967.md",
@@ -42,7 +41,7 @@ def _refused(index_dir: Path, corpus: Path, *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "service.cli", "serve", "--index-dir", str(index_dir),
          "--corpus", str(corpus), "--port", "1", *args], capture_output=True, text=True,
-        timeout=600, env={**scrubbed_environ(), "POLICYQA_THREADS": "2"})
+        timeout=600, env=child_environ(POLICYQA_THREADS="2"))
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     return done.stderr
 
