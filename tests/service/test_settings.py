@@ -13,6 +13,7 @@ def test_precedence(tmp_path, monkeypatch):
     config = tmp_path / "policyqa.toml"
     config.write_text('port = 7000\nmodel = "from-file"\nindex_dir = "/srv/index"\n')
     monkeypatch.setenv("POLICYQA_PORT", "9000")
+    monkeypatch.delenv("POLICYQA_MODEL", raising=False)  # conftest pins the suite's model
     settings = load_settings(config=config, model=None)
     assert settings.port == 9000  # env beats the file
     assert settings.model == "from-file"  # the file beats the default
