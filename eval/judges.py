@@ -58,7 +58,8 @@ def locate_quotes(queries: Sequence[Query], text_of) -> dict[tuple[str, int], Lo
 
 
 class QuoteJudge:
-    """PolicyQA sets: a passage is relevant to a gold quote it overlaps in the same document."""
+    """PolicyQA sets: a passage is relevant to a gold quote it overlaps in the same document,
+    or that one of its copies (`also_in`: the same text in another copy) overlaps."""
 
     sort_key = ("mrr@10", "recall@10", "ndcg@10")
 
@@ -75,8 +76,9 @@ class QuoteJudge:
         ranked: list[set[str]] = []
         for p in retrieved:
             ranked.append({gid for gid, lq in golds.items() if lq.match is not None
-                           and lq.gold.document == p.document_id
-                           and p.char_start < lq.match.end and lq.match.start < p.char_end})
+                           and any(lq.gold.document == document and start < lq.match.end
+                                   and lq.match.start < end
+                                   for document, start, end in p.spans())})
         metrics = ranking_metrics(ranked, {gid: 1.0 for gid in golds}, self.ks)
         first = next((i + 1 for i, r in enumerate(ranked) if r), None)
         record = {

@@ -26,6 +26,12 @@ class Retrieved:
     section: str
     text: str
     score: float
+    # The same text in other copies of the instrument: (document_id, char_start, char_end).
+    also_in: tuple[tuple[str, int, int], ...] = ()
+
+    def spans(self) -> list[tuple[str, int, int]]:
+        """Where the passage's text is: its own place, then its copies'."""
+        return [(self.document_id, self.char_start, self.char_end), *self.also_in]
 
 
 class Retriever(Protocol):
@@ -50,7 +56,9 @@ class EngineRetriever:
     def search(self, question: str, k: int, mode: str) -> list[Retrieved]:
         answer = self.engine.ask(question, k=k, mode=mode)
         return [Retrieved(p.citation.document_id, p.citation.char_start, p.citation.char_end,
-                          p.citation.section, p.text, p.score) for p in answer.passages]
+                          p.citation.section, p.text, p.score,
+                          tuple((a.document_id, a.char_start, a.char_end) for a in p.also_in))
+                for p in answer.passages]
 
     def document_text(self, document_id: str) -> str | None:
         searcher = self.engine.searcher
@@ -83,7 +91,9 @@ class ServerRetriever:
         for p in data["passages"]:
             c = p["citation"]
             out.append(Retrieved(c["document_id"], c["char_start"], c["char_end"],
-                                 c.get("section") or "", p.get("text", ""), p.get("score", 0.0)))
+                                 c.get("section") or "", p.get("text", ""), p.get("score", 0.0),
+                                 tuple((a["document_id"], a["char_start"], a["char_end"])
+                                       for a in p.get("also_in") or ())))
         return out
 
     def document_text(self, document_id: str) -> str | None:

@@ -321,6 +321,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print("   NOT IN FORCE (an amendment the source lists as not in force)")
         ocr = " (text read by OCR: check the page)" if c.ocr else ""
         print(f"   {c.document_id} chars {c.char_start}-{c.char_end}{ocr}")
+        for copy in p.also_in:
+            print(f"   also in: {copy.text} ({copy.document_id} chars "
+                  f"{copy.char_start}-{copy.char_end})")
         shown = " ".join(p.text[s:e] for s, e in p.highlights) or p.text
         print(textwrap.indent(textwrap.fill(" ".join(shown.split())[:600], 96), "   "))
         print()

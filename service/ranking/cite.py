@@ -52,21 +52,32 @@ class Cite(Stage):
         wanted = frozenset(terms(ctx.question))  # stemmed once for every passage
         definitions = defined_terms(searcher)
         resolver = self.resolver(ctx)
+
+        def names(document_id: str) -> tuple[str, str, str]:
+            """The document's title, short title and citation name, looked up once."""
+            title = titles.get(document_id, "")
+            if document_id not in short:
+                short[document_id] = _short_title(ctx.catalogue, document_id, title)
+                cite_as[document_id] = _cite_as(ctx.catalogue, document_id, title)
+            return title, short[document_id], cite_as[document_id]
+
+        def cited(chunk: StoredChunk) -> Citation:
+            title, short_title, name = names(chunk.document_id)
+            return citation(chunk, title, short_title, passage_label(searcher, chunk, name))
+
         out: list[Candidate] = []
         for rank, c in enumerate(chosen, 1):
             chunk = c.chunk
             assert chunk is not None  # fetched above
             spans = highlight(wanted, chunk.text, idf, most=self.highlights,
                               headings=chunk.section)
-            title = titles.get(chunk.document_id, "")
-            if chunk.document_id not in short:
-                short[chunk.document_id] = _short_title(ctx.catalogue, chunk.document_id, title)
-                cite_as[chunk.document_id] = _cite_as(ctx.catalogue, chunk.document_id, title)
-            label = passage_label(searcher, chunk, cite_as[chunk.document_id])
-            made = passage(rank, c.score, chunk, title, spans, short[chunk.document_id], label)
-            uses = definitions.uses(chunk, cite_as[chunk.document_id], passage_label)
-            out.append(replace(c, passage=replace(made, defined_terms=uses,
-                                                  references=resolver.resolve(chunk))))
+            title, short_title, name = names(chunk.document_id)
+            label = passage_label(searcher, chunk, name)
+            made = passage(rank, c.score, chunk, title, spans, short_title, label)
+            uses = definitions.uses(chunk, name, passage_label)
+            out.append(replace(c, passage=replace(
+                made, defined_terms=uses, references=resolver.resolve(chunk),
+                also_in=[cited(copy) for copy in c.copies])))
         return out
 
     def resolver(self, ctx: QueryContext) -> ReferenceResolver:
@@ -128,21 +139,23 @@ def _provision_first_start(searcher: IndexSearcher, chunk: StoredChunk, depth: i
 def passage(rank: int, score: float, chunk: StoredChunk, title: str,
             highlights: list[tuple[int, int]], short_title: str = "", label: str = ""
             ) -> Passage:
-    short_title = short_title or title
-    printed = printed_pages(chunk.page_label_start, chunk.page_label_end)
     return Passage(rank=rank, score=round(float(score), 6), text=chunk.text,
                    highlights=highlights, display_text=reflow(chunk.text, chunk.section),
-                   citation=Citation(document_id=chunk.document_id, title=title,
-                                     source_path=chunk.document_id, section=chunk.section_label,
-                                     page_start=chunk.page_start, page_end=chunk.page_end,
-                                     page_label_start=chunk.page_label_start,
-                                     page_label_end=chunk.page_label_end,
-                                     char_start=chunk.char_start, char_end=chunk.char_end,
-                                     short_title=short_title, printed_pages=printed,
-                                     ocr=chunk.ocr, in_force=chunk.in_force,
-                                     in_force_since=chunk.in_force_since,
-                                     last_amended=chunk.last_amended,
-                                     text=citation_text(short_title, chunk.section_label,
-                                                        printed, chunk.page_start,
-                                                        chunk.page_end),
-                                     label=label or short_title))
+                   citation=citation(chunk, title, short_title, label))
+
+
+def citation(chunk: StoredChunk, title: str, short_title: str = "", label: str = "") -> Citation:
+    """Where the chunk is: its document's titles, provision, pages and offsets, and `label`
+    (the short title where there is none)."""
+    short_title = short_title or title
+    printed = printed_pages(chunk.page_label_start, chunk.page_label_end)
+    return Citation(document_id=chunk.document_id, title=title, source_path=chunk.document_id,
+                    section=chunk.section_label, page_start=chunk.page_start,
+                    page_end=chunk.page_end, page_label_start=chunk.page_label_start,
+                    page_label_end=chunk.page_label_end, char_start=chunk.char_start,
+                    char_end=chunk.char_end, short_title=short_title, printed_pages=printed,
+                    ocr=chunk.ocr, in_force=chunk.in_force,
+                    in_force_since=chunk.in_force_since, last_amended=chunk.last_amended,
+                    text=citation_text(short_title, chunk.section_label, printed,
+                                       chunk.page_start, chunk.page_end),
+                    label=label or short_title)

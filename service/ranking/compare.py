@@ -16,7 +16,7 @@ from typing import Any, Self
 
 from index.stores.base import ChunkFilter
 from service.ranking.candidates import Candidates
-from service.ranking.fuse import fuse
+from service.ranking.fuse import DENSE_WEIGHTS, fuse
 from service.ranking.stages import Candidate, QueryContext, Stage, parameters
 
 DEPTH = 50  # chunks per retriever and group: the first places come from the top of each
@@ -63,8 +63,9 @@ class Compare(Stage):
         if len(groups) < 2:
             return candidates
         retrieve = Candidates(self.depth)
+        weight = DENSE_WEIGHTS[ctx.shape]  # the default fusion's, whatever the pipeline's
         rankings = [[c.chunk_id for c in fuse(retrieve.run(ctx.narrowed(group.within(ctx.where)),
-                                                            []))]
+                                                            []), dense_weight=weight)]
                     for group in groups]
         return deal(rankings, candidates, ctx.depth)
 

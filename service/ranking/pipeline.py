@@ -15,6 +15,7 @@ from service.ranking.boost import Boost
 from service.ranking.budget import Budget
 from service.ranking.candidates import Candidates
 from service.ranking.cite import Cite
+from service.ranking.collapse import Collapse
 from service.ranking.compare import Compare
 from service.ranking.defaults import DEFAULT_RANKING_STAGES
 from service.ranking.define import Define
@@ -35,6 +36,7 @@ STAGES: dict[str, type[Stage]] = {stage.name: stage for stage in (
     Define,
     Diversify,
     Rescore,
+    Collapse,
     Budget,
     Cite,
 )}

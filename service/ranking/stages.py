@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,7 @@ from index.stores.base import ChunkFilter
 from ingest.catalogue import Catalogue
 from ingest.errors import PolicyQAError
 from service.provisions import ProvisionReference
+from service.ranking.shape import query_shape
 from service.references import Reference
 
 if TYPE_CHECKING:
@@ -90,8 +92,10 @@ class DefinedTerm:
 class Passage:
     """A ranked passage: `text` exactly as stored (offsets and `highlights` point into it) and
     `display_text`, the same text with column line breaks joined for reading (same length, so
-    the same offsets hold; see service/display.py). `defined_terms`: the terms it uses that
-    its instrument defines, each once, in the order of their first use. `references`: the
+    the same offsets hold; see service/display.py). `also_in`: where other copies of the
+    instrument hold the same text (the collapse stage), each a citation of its own.
+    `defined_terms`: the terms it uses that its instrument defines, each once, in the order of
+    their first use. `references`: the
     indexed provisions its text refers to ("referred to in paragraph 1", "section
     1101(a)(42)"; service/references.py), start/end offsets into `text`."""
 
@@ -109,6 +113,10 @@ class Passage:
         "start/end offsets into `text` and the referenced provision's document_id, section "
         "(heading path) and label (its canonical citation). References to provisions not in "
         "the index are left out.")})
+    also_in: list[Citation] = field(default_factory=list, metadata={"description": (
+        "the same text in other copies of the instrument the index holds (documents the "
+        "catalogue gives the same citation name, e.g. three ECHRs): one citation per copy, "
+        "with its own pages and offsets; the passage stands for them all in the ranking")})
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +130,7 @@ class Candidate:
     source: str = FUSED
     chunk: StoredChunk | None = None
     passage: Passage | None = None
+    copies: tuple[StoredChunk, ...] = ()  # the same text in other copies (the collapse stage)
 
 
 @dataclass(eq=False)
@@ -168,11 +177,17 @@ class QueryContext:
     def bm25_scores(self) -> np.ndarray:
         return self.searcher.lexical.scores(self.question)
 
+    @cached_property
+    def shape(self) -> str:
+        """The question's shape (service.ranking.shape): provision, question or keyword."""
+        return query_shape(self.question, self.references)
+
     def narrowed(self, where: ChunkFilter | None) -> QueryContext:
         """The same request over `where`, naming nothing, sharing what is computed so far (the
-        query vector, the BM25 scores, the chunks read)."""
+        query vector, the BM25 scores, the chunks read) and keeping its shape."""
+        self.shape  # noqa: B018 -- worked out while the references are still there
         sub = replace(self, where=where, named=(), references=(), provision_chunk_ids=())
-        for computed in ("vector", "bm25_scores"):
+        for computed in ("vector", "bm25_scores", "shape"):
             if computed in self.__dict__:
                 sub.__dict__[computed] = self.__dict__[computed]
         sub._chunks = self._chunks
@@ -238,10 +253,11 @@ class Stage(ABC):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
 
 
-def parameters(stage: str, data: Mapping[str, Any], defaults: Mapping[str, int]
-               ) -> dict[str, int]:
-    """A stage's integer parameters from `data` (which may carry its "name"), over `defaults`;
-    StageError for an unknown name or a value that is not a positive integer."""
+def parameters(stage: str, data: Mapping[str, Any], defaults: Mapping[str, int | float]
+               ) -> dict[str, Any]:
+    """A stage's numeric parameters from `data` (which may carry its "name"), over `defaults`;
+    StageError for an unknown name or a value that is not a positive integer (a positive
+    number, where the default is a float)."""
     given = {k: v for k, v in data.items() if k != "name"}
     unknown = sorted(set(given) - set(defaults))
     if unknown:
@@ -249,10 +265,14 @@ def parameters(stage: str, data: Mapping[str, Any], defaults: Mapping[str, int]
         raise StageError(f"ranking stage {stage!r} {takes}, not {unknown[0]!r}")
     out = dict(defaults)
     for key, value in given.items():
+        real = isinstance(defaults[key], float)
+        kinds = (int, float) if real else (int,)
         # bool is an int to Python, but `depth = true` in a settings file is a mistake
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise StageError(f"ranking stage {stage!r}: {key} must be a positive integer, "
+        if (isinstance(value, bool) or not isinstance(value, kinds)
+                or not (0 < value < math.inf if real else value >= 1)):
+            kind = "number" if real else "integer"
+            raise StageError(f"ranking stage {stage!r}: {key} must be a positive {kind}, "
                              f"not {value!r}")
-        out[key] = value
+        out[key] = float(value) if real else value
     return out
 

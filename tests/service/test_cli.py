@@ -82,6 +82,19 @@ def test_ask_prints_cited_passages(built):
                for part in p["citation"]["section"].split(" > "))
 
 
+def test_ask_lists_the_other_copies_of_a_passage(live_server, store_env):
+    # The live server's index holds two copies of the Refugee Convention (Markdown and the
+    # UNHCR booklet): Article 31 comes once, with the other copy's citation under it.
+    result = policyqa("ask", "Can refugees be punished for entering the country illegally?",
+                      "-k", "5", "--index-dir", str(live_server.index_dir), env=store_env)
+    assert result.returncode == 0, result.stderr
+    copies = [line for line in result.stdout.splitlines() if line.startswith("   also in: ")]
+    assert copies, result.stdout
+    assert any(re.fullmatch(r"   also in: Refugee Convention.*Article 31.* \((pdf/refugee_"
+                            r"convention_and_protocol_unhcr\.pdf|treaties/refugee_convention_"
+                            r"1951\.md) chars \d+-\d+\)", line) for line in copies), copies
+
+
 def test_ask_takes_the_api_bounds(built, capsys):
     _, index_dir = built
     for k in ("-1", "0", "51", "500"):

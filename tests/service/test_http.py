@@ -62,20 +62,41 @@ def test_refoulement_question_cites_article_33(client):
                                     "in_force_since", "last_amended"}
     assert top["citation"]["label"].startswith("Refugee Convention, Art. 33")
     assert set(top) == {"rank", "score", "text", "highlights", "citation", "display_text",
-                        "defined_terms", "references"}
+                        "defined_terms", "references", "also_in"}
     for p in data["passages"]:
         for r in p["references"]:
             assert set(r) == {"text", "start", "end", "document_id", "section", "label"}
             assert p["text"][r["start"]:r["end"]] == r["text"] and r["label"]
     assert len(top["display_text"]) == len(top["text"])
-    booklet = [p for p in data["passages"]
-               if p["citation"]["document_id"].endswith("unhcr.pdf")
-               and "expel or return" in p["text"]]
+    # The booklet's Article 33, a passage of its own or the same text listed under the
+    # Markdown copy's (the collapse stage), cites its PDF page and printed page.
+    booklet = [c for p in data["passages"] for c in (p["citation"], *p["also_in"])
+               if c["document_id"].endswith("unhcr.pdf") and "Article 33" in c["section"]]
     assert booklet, "the UNHCR booklet's Article 33 should be among the top five"
-    assert booklet[0]["citation"]["page_start"] == 32
-    assert booklet[0]["citation"]["page_label_start"] == "30"
+    assert booklet[0]["page_start"] == 32
+    assert booklet[0]["page_label_start"] == "30"
     md = [p for p in data["passages"] if p["citation"]["document_id"].endswith(".md")]
     assert all(p["citation"]["page_start"] is None for p in md)
+
+
+def test_the_same_article_in_two_copies_is_one_passage_listing_the_other(client):
+    data = ask(client, question="Can refugees be punished for entering the country illegally?",
+               k=5)
+    article_31 = [p for p in data["passages"] if "Article 31" in p["citation"]["section"]]
+    assert len(article_31) == 1, [p["citation"]["text"] for p in data["passages"]]
+    passage = article_31[0]
+    [copy] = passage["also_in"]
+    assert {passage["citation"]["document_id"], copy["document_id"]} == {
+        "treaties/refugee_convention_1951.md", "pdf/refugee_convention_and_protocol_unhcr.pdf"}
+    assert set(copy) == set(passage["citation"])  # a citation of its own, every field
+    assert "Article 31" in copy["section"]
+    assert copy["label"].startswith("Refugee Convention, Art. 31")
+    text = client.get(f"/v1/documents/{copy['document_id']}/text").json()["text"]
+    assert "penalties" in text[copy["char_start"]:copy["char_end"]]
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    also_in = schemas["Passage"]["properties"]["also_in"]
+    assert "other copies" in also_in["description"]
+    assert also_in["items"] == {"$ref": "#/components/schemas/Citation"}
 
 
 def test_dublin_article_21_cites_official_journal_page(client):

@@ -316,6 +316,10 @@ def test_citation_shows_its_label_and_what_the_source_says_of_its_force(driver, 
     act = [p for p in driver.find_elements(By.CSS_SELECTOR, "#results .passage")
            if "ca_extradition_act" in p.find_element(By.CSS_SELECTOR, ".document-id").text]
     assert act, "no Extradition Act passage for an Extradition Act question"
+    # A chunk that runs from one section into the next cites the Act alone (its heading path
+    # stops at the Part): the first passage within one section is the one checked here.
+    act = [p for p in act if "s. " in p.find_element(By.CSS_SELECTOR, ".citation .section").text]
+    assert act, "no Extradition Act passage within one section"
     label = act[0].find_element(By.CSS_SELECTOR, ".citation .label").text
     assert re.fullmatch(r"Cite as: Extradition Act, s\. \d+(\.\d+)?(\([0-9a-z.]+\))*", label), \
         label
@@ -323,4 +327,27 @@ def test_citation_shows_its_label_and_what_the_source_says_of_its_force(driver, 
     force = act[0].find_element(By.CSS_SELECTOR, ".citation .in-force").text
     assert force.startswith("In force") and force.endswith("act last amended 2005-07-19")
     assert not driver.find_elements(By.CSS_SELECTOR, ".citation .not-in-force")
+    assert _console_errors(driver) == []
+
+
+def test_a_passage_found_in_two_copies_links_the_other(driver, live_server):
+    base_url = live_server.base_url.rstrip("/")
+    _open_page(driver, base_url)
+    _ask(driver, "Can refugees be punished for entering the country illegally?")
+    WebDriverWait(driver, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#results .passage"))
+    _wait_done(driver)
+    blocks = driver.find_elements(By.CSS_SELECTOR, "#results .passage .also-in")
+    assert blocks, "no passage lists another copy of its instrument"
+    assert blocks[0].text.startswith("Also in: Refugee Convention")
+    link = blocks[0].find_element(By.CSS_SELECTOR, "a.also-in-copy")
+    document_id = link.get_attribute("data-document-id")
+    assert document_id in ("treaties/refugee_convention_1951.md", UNHCR_PDF)
+    href = link.get_attribute("href")
+    assert href.startswith(base_url + "/v1/documents/") and link.get_attribute("target") == "_blank"
+    if document_id == UNHCR_PDF:
+        assert re.search(r"/file#page=\d+$", href), href  # the copy's own page
+    assert "chars " in link.get_attribute("title")
+    if AXE_JS.is_file():
+        assert _axe_violations(driver) == []
     assert _console_errors(driver) == []

@@ -21,7 +21,7 @@ DIVERSE = ["candidates", "fuse", "boost", {"name": "diversify", "per_document": 
 
 def test_the_default_is_todays_ranking():
     assert [s.name for s in Pipeline.default().stages] == list(DEFAULT_RANKING_STAGES) == [
-        "candidates", "fuse", "compare", "boost", "define", "budget", "cite"]
+        "candidates", "fuse", "compare", "boost", "define", "collapse", "budget", "cite"]
     assert load_settings().ranking_stages == list(DEFAULT_RANKING_STAGES)
 
 
@@ -49,7 +49,7 @@ def test_impossible_pipelines_are_refused_with_the_reason(entries, message):
 
 def test_the_registry_names_every_stage_by_its_own_name():
     assert list(STAGES) == ["candidates", "fuse", "compare", "boost", "define", "diversify",
-                            "rescore", "budget", "cite"]
+                            "rescore", "collapse", "budget", "cite"]
     assert all(stage.name == name for name, stage in STAGES.items())
     assert stage_from("boost").to_dict() == {"name": "boost"}
 
