@@ -11,7 +11,7 @@ the text allows, never a number the text does not print.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 # The heading path components that name a provision, and how each kind is written in a label.
@@ -136,6 +136,69 @@ def citation_label(cite_as: str, section: Sequence[str], provision_text: str = "
     if provision.kind == "Art." and subdivision[:1].isalpha():
         return ", ".join([*parts, reference + subdivision])  # "Art. 1A(2)"
     return ", ".join([*parts, reference]) + subdivision
+
+
+_PLURAL = {"Art.": "Arts.", "s.": "ss.", "§": "§§", "para.": "paras.", "Recital": "Recitals"}
+
+
+def range_label(cite_as: str, path: Sequence[str], first: Provision, last: Provision) -> str:
+    """The citation of a passage that runs from provision `first` into `last` (of one kind;
+    `path` the heading path of `last`): "Extradition Act, ss. 43–44", "8 U.S.C. §§ 1157–1158",
+    "Refugee Convention, Arts. 31–32"; `cite_as` alone where the kinds differ."""
+    if first.kind != last.kind or last.kind not in _PLURAL or \
+            any(_NOT_OWN.match(p.strip()) for p in path[:last.depth]):
+        return cite_as
+    instrument = _instrument(cite_as, path[:last.depth])
+    if last.kind == "Recital":
+        numbers = f"({first.number})–({last.number})"
+    else:
+        numbers = f"{first.number}–{last.number}"
+    if last.kind == "§":
+        title = _usc_title(instrument, path[:last.depth])
+        return f"{title} §§ {numbers}" if title else f"{instrument}, §§ {numbers}"
+    return f"{instrument}, {_PLURAL[last.kind]} {numbers}"
+
+
+def provision_kinds(paths: Iterable[Sequence[str]], above: Sequence[str]) -> set[str]:
+    """The kinds of provision whose headings are lines ("s.", "Art.", "§") that name the chunk
+    paths below `above` in a document's heading paths: its own provision headings' kinds."""
+    depth = len(above)
+    kinds: set[str] = set()
+    for path in paths:
+        if tuple(path[:depth]) == tuple(above):
+            for d in range(depth, len(path)):
+                if (provision := _provision_at(path[d].strip(), d)) is not None:
+                    kinds.add(provision.kind)
+                    break
+    return kinds & LINE_HEADED
+
+
+_SENTENCE_END = re.compile(r"[.,;:]\s*$")
+_LEADER = re.compile(r"\.{4,}|…")  # a table of contents' dot leaders: no heading
+# What follows a heading's number: nothing, a dash or full stop before its title, or a
+# capitalised title ("s. 44 When order ..."); a lower-case word is a sentence's ("Article 5
+# paragraph 3 thereof, ..." broken over a line).
+_AFTER_NUMBER = re.compile(r"^(?:\s*$|\s*[–—.:-]|\s+[A-Z\[(\"“])")
+# The kinds whose headings are lines of their own; recitals and paragraphs are markers.
+LINE_HEADED = frozenset({"Art.", "s.", "§"})
+
+
+def heading_lines(text: str, kinds: Container[str], depth: int = 0
+                  ) -> Iterator[tuple[int, str, Provision]]:
+    """(offset, line, provision) of each line of `text` that reads as a provision heading of
+    one of `kinds`: "s. 44 When order not to be made", "## Article 33 – Prohibition ...",
+    "§ 1734. Improved ..."; short, and not a sentence (a line "Article 5 applies." is text)."""
+    at = 0
+    for raw in text.splitlines(keepends=True):
+        line = raw.strip().lstrip("#").strip()
+        if line and len(line) <= 150 and not _SENTENCE_END.search(line) \
+                and not _LEADER.search(line):
+            provision = _provision_at(line, depth)
+            if provision is not None and provision.kind in kinds:
+                after = line.find(provision.number) + len(provision.number)
+                if _AFTER_NUMBER.match(line[after:]):
+                    yield at, line, provision
+        at += len(raw)
 
 
 def _instrument(cite_as: str, above: Sequence[str]) -> str:

@@ -10,7 +10,15 @@ from index.chunk_store import StoredChunk
 from ingest.catalogue import Catalogue
 from service.display import citation_text, printed_pages, reflow
 from service.highlights import highlight, idf_from_counts, terms
-from service.labels import citation_label, provision_of, provision_start
+from service.labels import (
+    Provision,
+    citation_label,
+    heading_lines,
+    provision_kinds,
+    provision_of,
+    provision_start,
+    range_label,
+)
 from service.ranking.stages import Candidate, Citation, Passage, QueryContext, Stage, parameters
 from service.ranking.terms import defined_terms
 from service.references import ReferenceResolver
@@ -109,7 +117,7 @@ def passage_label(searcher: IndexSearcher, chunk: StoredChunk, cite_as: str) -> 
     the provision's heading to the chunk's end."""
     provision = provision_of(chunk.section)
     if provision is None:
-        return citation_label(cite_as, chunk.section)
+        return spanning_label(searcher, chunk, cite_as)
     first = _provision_first_start(searcher, chunk, provision.depth)
     low = max(0, first - HEADING_LOOKBACK)
     text = searcher.chunks.document_slice(chunk.document_id, low, chunk.char_end)
@@ -120,8 +128,67 @@ def passage_label(searcher: IndexSearcher, chunk: StoredChunk, cite_as: str) -> 
                           max(0, chunk.char_start - low - start))
 
 
+def spanning_label(searcher: IndexSearcher, chunk: StoredChunk, cite_as: str) -> str:
+    """The label of a chunk whose heading path names no provision: where it runs over the end
+    of one provision into the next (its path then stops at the part both are in: "PART 2"),
+    the provisions it spans ("Extradition Act, ss. 43–44"), read from the provision heading
+    lines in and before its text; where it holds the start of one provision after text that is
+    no provision's (front matter, a part's heading), that provision; else `cite_as` alone."""
+    paths = [path for _, path in searcher.sections(chunk.document_id)]
+    kinds = provision_kinds(paths, chunk.section)
+    if not kinds or not chunk.section:  # no path at all: front matter
+        return citation_label(cite_as, chunk.section)
+    depth = len(chunk.section)
+    components = {part.strip() for path in paths for part in path}
+    inside = list(heading_lines(chunk.text, kinds, depth))
+    lead = chunk.text[:inside[0][0]] if inside else chunk.text
+    spanned = [(line, provision) for _, line, provision in inside]
+    # Text before the first heading that is no heading of the document's own: the chunk
+    # starts inside the provision whose heading is the last before it.
+    if any(line.strip() and line.strip().lstrip("#").strip() not in components
+           for line in lead.splitlines()):
+        prior = _provision_before(searcher, chunk, kinds)
+        if prior is not None:
+            spanned.insert(0, prior)
+    if not spanned:
+        return citation_label(cite_as, chunk.section)
+    (first_line, first), (last_line, last) = spanned[0], spanned[-1]
+    if first_line == last_line:
+        return citation_label(cite_as, (*chunk.section, last_line))
+    return range_label(cite_as, (*chunk.section, last_line), first, last)
+
+
+LOOK_BACK = 20  # chunks searched for the provision a chunk starts inside
+
+
+def _provision_before(searcher: IndexSearcher, chunk: StoredChunk, kinds: set[str]
+                      ) -> tuple[str, Provision] | None:
+    """The provision (heading, provision) that the text just before `chunk` is in: the last
+    provision heading line of the nearest earlier chunk of the same part that holds one, or
+    that chunk's own provision; None when the part starts before any."""
+    sections = searcher.sections(chunk.document_id)
+    at = next((i for i, (cid, _) in enumerate(sections) if cid == chunk.id), None)
+    if not at:
+        return None
+    depth = len(chunk.section)
+    earlier = [cid for cid, path in reversed(sections[max(0, at - LOOK_BACK):at])]
+    texts = searcher.chunks.chunks(earlier)
+    for cid in earlier:
+        previous = texts.get(cid)
+        if previous is None or previous.section[:depth] != chunk.section:
+            return None  # another part: the chunk starts this one
+        lines = list(heading_lines(previous.text, kinds, depth))
+        if lines:
+            return lines[-1][1:]
+        own = provision_of(previous.section)
+        if own is not None and own.kind in kinds:
+            return previous.section[own.depth].strip(), replace(own, depth=depth)
+    return None
+
+
 def _provision_first_start(searcher: IndexSearcher, chunk: StoredChunk, depth: int) -> int:
-    """Where the first of the run of chunks citing the same provision as `chunk` starts."""
+    """Where the first of the run of chunks up to `chunk` that share its heading path down to
+    component `depth` (its provision's, say) starts."""
     prefix = chunk.section[:depth + 1]
     sections = searcher.sections(chunk.document_id)
     at = next((i for i, (cid, _) in enumerate(sections) if cid == chunk.id), None)

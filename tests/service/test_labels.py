@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from service.labels import citation_label, provision_of
+from service.labels import (
+    LINE_HEADED,
+    Provision,
+    citation_label,
+    heading_lines,
+    provision_kinds,
+    provision_of,
+    range_label,
+)
 
 ART_33 = ('Article 33 – Prohibition of Expulsion or Return ("Refoulement")\n'
           "1.  No Contracting State shall expel or return (\"refouler\") a refugee in any manner "
@@ -164,3 +172,46 @@ def test_eu_recitals_cite_by_their_number() -> None:
     # the passage does not hold alone.
     assert citation_label(dublin, ("Preamble", "Citations"), "Having regard to", 0) == dublin
     assert citation_label(dublin, ("Preamble",), "(21) A. (22) B.", 0) == dublin
+
+
+@pytest.mark.parametrize(("cite_as", "path", "first", "last", "label"), [
+    ("Extradition Act", ("PART 2 Extradition from Canada", "s. 44 When order not to be made"),
+     Provision("s.", "43", 1), Provision("s.", "44", 1), "Extradition Act, ss. 43–44"),
+    ("8 U.S.C.", ("Title 8— ALIENS AND NATIONALITY", "§ 1252. Judicial review"),
+     Provision("§", "1232", 1), Provision("§", "1252", 1), "8 U.S.C. §§ 1232–1252"),
+    ("Refugee Convention", ("CHAPTER I", "Article 4 – Religion"), Provision("Art.", "2", 1),
+     Provision("Art.", "4", 1), "Refugee Convention, Arts. 2–4"),
+    ("ECHR", ("Protocol No. 6 to the Convention for the Protection of Human Rights", "ARTICLE 4"),
+     Provision("Art.", "3", 1), Provision("Art.", "4", 1), "Protocol No. 6 to the ECHR, Arts. 3–4"),
+    # Kinds that differ (an article running into an annex) name no range.
+    ("Refugee Convention", ("Schedule",), Provision("Art.", "46", 0), Provision("Schedule", "", 0),
+     "Refugee Convention"),
+])
+def test_a_range_of_provisions(cite_as, path, first, last, label):
+    assert range_label(cite_as, path, first, last) == label
+
+
+def test_heading_lines_are_provision_headings_not_sentences():
+    text = ("Late acceptance of submissions\n\n(2) The Minister may accept submissions.\n\n"
+            "Reasons for Refusal\ns. 44 When order not to be made\n(1) The Minister shall\n"
+            "s. 45\n## Article 33 – Prohibition of expulsion\n"
+            "Article 5 paragraph 3 thereof, had been an integral part of the\n"
+            "Article 12 applies.\n"
+            "Article 1 – Obligation to respect human rights..............5\n"
+            "§ 1734. Improved training for consular officers\n")
+    found = [(line, p.kind, p.number) for _, line, p in heading_lines(text, LINE_HEADED)]
+    assert found == [("s. 44 When order not to be made", "s.", "44"), ("s. 45", "s.", "45"),
+                     ("Article 33 – Prohibition of expulsion", "Art.", "33"),
+                     ("§ 1734. Improved training for consular officers", "§", "1734")]
+    offsets = [at for at, _, _ in heading_lines(text, {"s."})]
+    assert [text[at:].split("\n", 1)[0] for at in offsets] == ["s. 44 When order not to be made",
+                                                               "s. 45"]
+
+
+def test_the_kinds_of_a_parts_provisions():
+    paths = [("PART 2", "s. 41 When appeal pending", "(1)"), ("PART 2",),
+             ("PART 2", "Reasons", "s. 44 When order"), ("PART 3", "Article 9"),
+             ("Preamble", "Recital (20)")]
+    assert provision_kinds(paths, ("PART 2",)) == {"s."}
+    assert provision_kinds(paths, ()) == {"s.", "Art."}  # recitals are markers, not lines
+    assert provision_kinds(paths, ("Preamble",)) == set()

@@ -68,6 +68,16 @@ CASES = [
      "8 U.S.C. § 1158(b)(1)(B)"),
     ("legislation/us/usc_title8_chapter12.md", "(iii) there are serious reasons for believing",
      "8 U.S.C. § 1158(b)(2)(A)(iii)"),
+    # Chunks that run from one provision into the next: their heading path stops at the part
+    # both are in, and the label names the provisions they span.
+    ("legislation/canada/ca_irpr_SOR-2002-227.xml", "(a) the spouse or common-law partner of "
+     "the person;\n\n(b) a dependent child", "IRPR, ss. 1–1.1"),  # s. 1(3) into s. 1.1
+    ("legislation/us/usc_title8_chapter12.md", "(i) Grants and contracts\nThe Secretary of "
+     "Health", "8 U.S.C. §§ 1232–1252"),  # § 1232(i), Part V's heading, § 1252(a)
+    ("legislation/us/usc_title8_chapter12.md", "(g) Rule of construction regarding classified",
+     "8 U.S.C. §§ 1153a–1154"),
+    ("treaties/refugee_convention_1951.md", "Article 2 – General Obligations",
+     "Refugee Convention, Arts. 2–4"),  # Articles 2, 3 and 4 whole
 ]
 
 
