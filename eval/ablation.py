@@ -53,6 +53,8 @@ ROWS: list[tuple[str, list[Any]]] = [
     ("with diversify (per_document 2)", _before("budget", "diversify")),
     ("with diversify (per_document 1)", _before("budget", {"name": "diversify",
                                                            "per_document": 1})),
+    ("with lexical expansion (candidates expand)",
+     _replacing("candidates", {"name": "candidates", "expand": True})),
     ("with rescore (MiniLM re-reads the best 50)",
      _before("collapse", {"name": "rescore", "model": "minilm"})),
 ]

@@ -12,13 +12,11 @@ marker (Dublin III, Art. 2(m) 'visa': "— 'long-stay visa' means ...").
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 
 from service.labels import citation_label, provision_of
+from service.term_groups import term_groups
 
 # A heading path component that names a definitions provision or the part that holds one.
 _DEFINITIONS_HEADING = re.compile(r"\b(?:definitions?|use of terms|interpretation)\b", re.I)
@@ -165,8 +163,5 @@ def synonyms_asked(phrases: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-@cache
 def synonym_groups() -> tuple[tuple[str, ...], ...]:
-    data = tomllib.loads(resources.files("service").joinpath("data/definition_synonyms.toml")
-                         .read_text(encoding="utf-8"))
-    return tuple(tuple(term.lower() for term in group["terms"]) for group in data["group"])
+    return term_groups("definition_synonyms.toml")

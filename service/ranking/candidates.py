@@ -19,15 +19,16 @@ class Candidates(Stage):
 
     name = "candidates"
 
-    def __init__(self, depth: int = DEPTH) -> None:
+    def __init__(self, depth: int = DEPTH, expand: bool = False) -> None:
         self.depth = depth
+        self.expand = expand  # BM25 also for the legal terms' other names (service/expansion)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "depth": self.depth}
+        return {"name": self.name, "depth": self.depth, "expand": self.expand}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        return cls(**parameters(cls.name, data, {"depth": DEPTH}))
+        return cls(**parameters(cls.name, data, {"depth": DEPTH, "expand": False}))
 
     def run(self, ctx: QueryContext, candidates: list[Candidate]) -> list[Candidate]:
         depth = max(ctx.depth, self.depth)
@@ -35,6 +36,8 @@ class Candidates(Stage):
         if (preferred := ctx.preferred) is not None:
             subsets.append((NAMED, preferred))
         found = list(candidates)
+        if ctx.mode in ("hybrid", "lexical"):
+            scores = ctx.expanded_bm25_scores if self.expand else ctx.bm25_scores
         # Dense before lexical within each subset: fusion breaks ties by first appearance.
         for suffix, subset in subsets:
             # The in-force status is a chunk's own, not its document's: applied to each
@@ -45,7 +48,7 @@ class Candidates(Stage):
                     ctx.searcher.dense(ctx.vector, depth, subset)))
             if ctx.mode in ("hybrid", "lexical"):
                 found += ranked("lexical" + suffix, ctx.in_force_only(
-                    ctx.searcher.lexical_ids(ctx.bm25_scores, depth, ctx.allowed(subset))))
+                    ctx.searcher.lexical_ids(scores, depth, ctx.allowed(subset))))
         return found
 
 

@@ -15,6 +15,8 @@ from index.chunk_store import StoredChunk
 from index.stores.base import ChunkFilter
 from ingest.catalogue import Catalogue
 from ingest.errors import PolicyQAError
+from service.expansion import WEIGHT as EXPANSION_WEIGHT
+from service.expansion import expansion
 from service.provisions import ProvisionReference
 from service.ranking.shape import query_shape
 from service.references import Reference
@@ -178,6 +180,15 @@ class QueryContext:
         return self.searcher.lexical.scores(self.question)
 
     @cached_property
+    def expanded_bm25_scores(self) -> np.ndarray:
+        """The BM25 scores plus, at half weight, those of the other names of the legal terms
+        the question uses (service/expansion.py); the plain scores where it uses none."""
+        extra = expansion(self.question)
+        if not extra:
+            return self.bm25_scores
+        return self.bm25_scores + EXPANSION_WEIGHT * self.searcher.lexical.scores(extra)
+
+    @cached_property
     def shape(self) -> str:
         """The question's shape (service.ranking.shape): provision, question or keyword."""
         return query_shape(self.question, self.references)
@@ -187,7 +198,7 @@ class QueryContext:
         query vector, the BM25 scores, the chunks read) and keeping its shape."""
         self.shape  # noqa: B018 -- worked out while the references are still there
         sub = replace(self, where=where, named=(), references=(), provision_chunk_ids=())
-        for computed in ("vector", "bm25_scores", "shape"):
+        for computed in ("vector", "bm25_scores", "expanded_bm25_scores", "shape"):
             if computed in self.__dict__:
                 sub.__dict__[computed] = self.__dict__[computed]
         sub._chunks = self._chunks
@@ -253,11 +264,11 @@ class Stage(ABC):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
 
 
-def parameters(stage: str, data: Mapping[str, Any], defaults: Mapping[str, int | float]
+def parameters(stage: str, data: Mapping[str, Any], defaults: Mapping[str, int | float | bool]
                ) -> dict[str, Any]:
-    """A stage's numeric parameters from `data` (which may carry its "name"), over `defaults`;
+    """A stage's parameters from `data` (which may carry its "name"), over `defaults`;
     StageError for an unknown name or a value that is not a positive integer (a positive
-    number, where the default is a float)."""
+    number where the default is a float, true or false where it is a bool)."""
     given = {k: v for k, v in data.items() if k != "name"}
     unknown = sorted(set(given) - set(defaults))
     if unknown:
@@ -265,6 +276,12 @@ def parameters(stage: str, data: Mapping[str, Any], defaults: Mapping[str, int |
         raise StageError(f"ranking stage {stage!r} {takes}, not {unknown[0]!r}")
     out = dict(defaults)
     for key, value in given.items():
+        if isinstance(defaults[key], bool):
+            if not isinstance(value, bool):
+                raise StageError(f"ranking stage {stage!r}: {key} must be true or false, "
+                                 f"not {value!r}")
+            out[key] = value
+            continue
         real = isinstance(defaults[key], float)
         kinds = (int, float) if real else (int,)
         # bool is an int to Python, but `depth = true` in a settings file is a mistake

@@ -61,5 +61,25 @@ def test_parameters_round_trip_and_are_checked():
     assert Candidates.from_dict({"name": "candidates"}).depth == 100
     with pytest.raises(StageError, match="depth must be a positive integer"):
         Candidates.from_dict({"depth": 0})
-    with pytest.raises(StageError, match="takes depth, not 'width'"):
+    with pytest.raises(StageError, match="takes depth, expand, not 'width'"):
         Candidates.from_dict({"width": 3})
+    assert Candidates.from_dict({"expand": True}).to_dict() == {
+        "name": "candidates", "depth": 100, "expand": True}
+    with pytest.raises(StageError, match="expand must be true or false, not 1"):
+        Candidates.from_dict({"expand": 1})
+
+
+def test_expansion_adds_the_other_names_of_a_legal_term(context):
+    ctx = context("Can a minor be deported?", mode="lexical")
+    assert ctx.expanded_bm25_scores is not ctx.bm25_scores
+    added = ctx.expanded_bm25_scores - ctx.bm25_scores
+    assert (added >= 0).all() and added.max() > 0  # chunks saying "expulsion", "child", ...
+    plain = context("collective expulsion of aliens", mode="lexical")
+    assert plain.expanded_bm25_scores is not plain.bm25_scores  # "aliens" has other names
+    none = context("the weather in Strasbourg", mode="lexical")
+    assert none.expanded_bm25_scores is none.bm25_scores
+    # Protocol No. 4 says "expulsion", never "deported" or "minor": only the expansion finds it.
+    unexpanded = rankings(Candidates().run(context("Can a minor be deported?", mode="lexical"),
+                                           [])).get("lexical", [])
+    expanded = rankings(Candidates(expand=True).run(ctx, []))["lexical"]
+    assert len(expanded) > len(unexpanded)
