@@ -93,11 +93,16 @@ def _source_rows(source: Path) -> tuple[list[tuple], list[tuple], list[str]]:
 
 
 def _source_vectors(source: Path, chunk_ids: list[int]) -> np.ndarray:
-    """The real generation's vectors in chunk-id order."""
-    stored, vectors = FaissStore.load(StoreConfig(), source).live_vectors()
+    """The real generation's vectors in chunk-id order (a copy)."""
+    # live_vectors() is a view of the store's own FAISS array: the store must outlive the copy
+    # (a temporary store was freed before the indexing below, which read freed memory).
+    store = FaissStore.load(StoreConfig(), source)
+    stored, vectors = store.live_vectors()
     order = np.argsort(stored)
     positions = order[np.searchsorted(stored, np.asarray(chunk_ids), sorter=order)]
-    return np.ascontiguousarray(vectors[positions])
+    copied = np.ascontiguousarray(vectors[positions])
+    del store
+    return copied
 
 
 def _write_chunks(new: ChunkStore, documents: list[tuple], chunks: list[tuple],
